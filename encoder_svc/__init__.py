@@ -1,0 +1,1 @@
+"""EncoderService and the Kafka ingest worker: the only writer of the index."""

@@ -1,0 +1,5 @@
+import sys
+
+from fashionrec.cli import main
+
+sys.exit(main())

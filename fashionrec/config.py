@@ -1,0 +1,197 @@
+"""Typed settings for each service, read from `FASHIONREC_*` environment variables at start-up.
+
+Every field has a default that works on the embedded stack (`fashionrec dev`).
+A value that does not parse or is out of range is rejected by `load()` with a
+`ConfigError` naming the variable, so a typo stops the process at start-up
+instead of surfacing as a strange failure later.
+
+Variable names: `FASHIONREC_` + the section's prefix + the field name in upper
+case, e.g. `FASHIONREC_GRPC_PORT`, `FASHIONREC_KAFKA_BOOTSTRAP_SERVERS`,
+`FASHIONREC_QDRANT_URL`, `FASHIONREC_MODEL_DIR`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+ENV_PREFIX = "FASHIONREC_"
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+def _port(value: int) -> str | None:
+    return None if 0 <= value <= 65535 else "must be a TCP port between 0 and 65535"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be 0 or greater"
+
+
+def _one_of(*choices: str) -> Callable[[str], str | None]:
+    def check(value: str) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The gRPC and metrics endpoints of one service process."""
+
+    env_prefix: ClassVar[str] = ""
+    host: str = _setting("127.0.0.1", doc="address to bind; 0.0.0.0 in containers")
+    grpc_port: int = _setting(50051, _port, "gRPC port; 0 picks a free one")
+    metrics_port: int = _setting(9464, _port, "Prometheus /metrics port; 0 picks a free one")
+    max_message_bytes: int = _setting(8 * 1024 * 1024, _positive, "largest request accepted")
+    drain_seconds: float = _setting(2.0, _non_negative, "NOT_SERVING before stop, for balancers")
+    grace_seconds: float = _setting(5.0, _non_negative, "time in-flight calls get to finish")
+    auth_token: str = _setting("", doc="bearer token required on every call; empty: no auth")
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """The broker and topics of the catalog event stream."""
+
+    env_prefix: ClassVar[str] = "KAFKA_"
+    bootstrap_servers: str = _setting("127.0.0.1:9092")
+    catalog_topic: str = _setting("catalog.items.v1")
+    dead_letter_topic: str = _setting("catalog.items.v1.dlq")
+    consumer_group: str = _setting("fashionrec-encoder")
+    # 6000/2000 joins a group in ~3 s on Tansu; kafka-python's defaults take ~23 s.
+    session_timeout_ms: int = _setting(6000, _positive)
+    heartbeat_interval_ms: int = _setting(2000, _positive)
+    max_poll_records: int = _setting(256, _positive)
+
+
+@dataclass(frozen=True)
+class QdrantSettings:
+    """Where the vectors live: a Qdrant server, or the embedded engine in a directory."""
+
+    env_prefix: ClassVar[str] = "QDRANT_"
+    url: str = _setting("", doc="Qdrant server URL; empty: the embedded engine at path")
+    path: Path = _setting(Path(".fashionrec/qdrant"), doc="embedded engine directory")
+    api_key: str = _setting("")
+    prefer_grpc: bool = _setting(True)
+    timeout_seconds: float = _setting(5.0, _positive)
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    env_prefix: ClassVar[str] = ""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    qdrant: QdrantSettings = field(default_factory=QdrantSettings)
+    model_dir: Path = _setting(Path("models/adde-synthetic"))
+    device: str = _setting("auto", _one_of("auto", "cpu", "cuda"))
+    max_images_per_call: int = _setting(64, _positive)
+    max_image_bytes: int = _setting(4 * 1024 * 1024, _positive)
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    env_prefix: ClassVar[str] = ""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    qdrant: QdrantSettings = field(default_factory=QdrantSettings)
+    encoder_address: str = _setting("127.0.0.1:50051", doc="EncoderService, for photo queries")
+    max_k: int = _setting(200, _positive)
+
+
+@dataclass(frozen=True)
+class OutfitSettings:
+    env_prefix: ClassVar[str] = ""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    qdrant: QdrantSettings = field(default_factory=QdrantSettings)
+    max_k: int = _setting(200, _positive)
+    max_outfit_items: int = _setting(16, _positive)
+
+
+def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
+    """Builds settings of type cls from environ (default: os.environ)."""
+    return _load(cls, os.environ if environ is None else environ, ENV_PREFIX)
+
+
+def load_or_exit(cls: type[T]) -> T:
+    """`load` for a process entry point: a bad value ends the process with a one-line message."""
+    try:
+        return load(cls)
+    except ConfigError as exc:
+        raise SystemExit(f"fashionrec: bad configuration: {exc}") from None
+
+
+def env_vars(cls: type) -> dict[str, str]:
+    """Variable name -> field doc for every setting of cls (for docs and --help)."""
+    out: dict[str, str] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            out |= env_vars(hints[f.name])
+        else:
+            out[ENV_PREFIX + cls.env_prefix + f.name.upper()] = f.metadata.get("doc", "")
+    return out
+
+
+def _load(cls: type[T], environ: Mapping[str, str], prefix: str) -> T:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        kind = hints[f.name]
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = _load(kind, environ, prefix)  # type: ignore[arg-type]
+            continue
+        var = prefix + cls.env_prefix + f.name.upper()  # type: ignore[attr-defined]
+        if var not in environ:
+            continue
+        raw = environ[var]
+        try:
+            value = _parse(raw, kind)
+        except ValueError as exc:
+            raise ConfigError(f"{var}={raw!r}: {exc}") from None
+        check = f.metadata.get("check")
+        problem = check(value) if check else None
+        if problem:
+            raise ConfigError(f"{var}={raw!r}: {problem}")
+        values[f.name] = value
+    return cls(**values)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(raw: str, kind: type) -> Any:
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE | _FALSE:
+            return lowered in _TRUE
+        raise ValueError("must be true or false")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError("must be an integer") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if kind is Path:
+        return Path(raw)
+    return raw

@@ -1,0 +1,1 @@
+"""Catalog events on Kafka: client settings, encoding, the ingest loop."""

@@ -1,0 +1,1 @@
+"""OutfitService: outfit completion and scoring. Never imports torch."""

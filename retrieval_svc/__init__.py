@@ -1,0 +1,1 @@
+"""RetrievalService: attribute manipulation and conditional similarity. Never imports torch."""

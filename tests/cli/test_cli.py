@@ -1,0 +1,32 @@
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _fashionrec(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fashionrec", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_lists_subcommands() -> None:
+    result = _fashionrec("--help")
+    assert result.returncode == 0
+    assert "dev" in result.stdout
+
+
+def test_dev_once_starts_the_embedded_stack_and_reports_ready(tmp_path: Path) -> None:
+    result = _fashionrec("dev", "--once", "--grpc-port", "0", "--data-dir", str(tmp_path / "dev"), timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "fashionrec dev: ready"
+    assert any(line.startswith("kafka    127.0.0.1:") for line in lines)
+    assert any("fashionrec.v1.RetrievalService" in line for line in lines)
+
+
+def test_bad_environment_is_rejected_at_start_up(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "FASHIONREC_GRPC_PORT": "not-a-port"}
+    result = subprocess.run([sys.executable, "-m", "fashionrec", "dev", "--once", "--data-dir", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode != 0
+    assert "FASHIONREC_GRPC_PORT='not-a-port': must be an integer" in result.stderr
