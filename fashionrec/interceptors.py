@@ -1,0 +1,106 @@
+"""The server interceptor every service runs behind: auth, tracing, metrics, error mapping.
+
+One place turns the project's exceptions (fashionrec.errors) into gRPC
+statuses, with `google.rpc.BadRequest` field violations for INVALID_ARGUMENT,
+so handlers just raise. Health and reflection calls pass through untouched
+(they are unauthenticated so that probes work).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+
+from fashionrec.errors import FashionrecError, InvalidArgument, grpc_status
+from fashionrec.telemetry.metrics import RpcMetrics
+from fashionrec.telemetry.tracing import current_trace_id
+
+_log = logging.getLogger(__name__)
+_PASS_THROUGH = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def rich_status(exc: FashionrecError) -> grpc.Status:
+    """The status for exc, with field violations attached for a bad request."""
+    detail: list[any_pb2.Any] = []
+    if isinstance(exc, InvalidArgument) and exc.violations:
+        bad_request = error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in exc.violations
+        ])
+        packed = any_pb2.Any()
+        packed.Pack(bad_request)
+        detail.append(packed)
+    return rpc_status.to_status(status_pb2.Status(code=exc.status.value[0], message=str(exc), details=detail))
+
+
+def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """(field, description) pairs from a client-side error's BadRequest detail, if any."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    out: list[tuple[str, str]] = []
+    for detail in status.details if status else ():
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            out += [(v.field, v.description) for v in bad_request.field_violations]
+    return out
+
+
+class ServiceInterceptor(grpc.ServerInterceptor):
+    def __init__(self, metrics: RpcMetrics, tracer: trace.Tracer, auth_token: str = "") -> None:
+        self._metrics = metrics
+        self._tracer = tracer
+        self._expected_auth = f"Bearer {auth_token}" if auth_token else ""
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None or details.method.startswith(_PASS_THROUGH):
+            return handler
+        service, _, method = details.method.lstrip("/").partition("/")
+        inner = handler.unary_unary
+
+        def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            metadata = dict(context.invocation_metadata())
+            labels = {"service": service.rsplit(".", 1)[-1], "method": method}
+            self._metrics.in_flight.labels(**labels).inc()
+            start = time.perf_counter()
+            try:
+                with self._tracer.start_as_current_span(
+                    f"{service}/{method}", kind=trace.SpanKind.SERVER, context=extract(metadata)
+                ):
+                    if self._expected_auth and metadata.get("authorization") != self._expected_auth:
+                        context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                      "missing or invalid bearer token: send 'authorization: Bearer <token>'")
+                    return self._call(inner, request, context, details.method)
+            finally:
+                code = context.code() or grpc.StatusCode.OK  # type: ignore[attr-defined]
+                trace.get_current_span().set_attribute("rpc.grpc.status_code", code.value[0])
+                self._metrics.requests.labels(**labels, code=code.name).inc()
+                self._metrics.latency.labels(**labels).observe(time.perf_counter() - start)
+                self._metrics.in_flight.labels(**labels).dec()
+
+        return grpc.unary_unary_rpc_method_handler(
+            handle,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    @staticmethod
+    def _call(inner: Callable[..., Any], request: Any, context: grpc.ServicerContext, name: str) -> Any:
+        try:
+            return inner(request, context)
+        except FashionrecError as exc:
+            context.abort_with_status(rich_status(exc))
+        except Exception as exc:
+            if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
+                raise  # the handler aborted with a status of its own
+            _log.exception("unhandled error in %s", name)
+            trace.get_current_span().record_exception(exc)
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error (trace id {current_trace_id() or 'n/a'})")

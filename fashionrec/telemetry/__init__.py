@@ -1,0 +1,1 @@
+"""Prometheus metrics and OpenTelemetry traces for the services and the ingest worker."""

@@ -1,0 +1,101 @@
+"""Prometheus metrics, each set bound to a registry passed in (no process-global state).
+
+Metric names are the contract with deploy/ (dashboard and alert rules): change
+them there too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+# Around the latency goals of a query (p99 < 50 ms on the embedded stack).
+RPC_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+STAGE_LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+FRESHNESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class RpcMetrics:
+    """Per-RPC request counts by status code, latency, and calls in flight."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "fashionrec_rpc_requests", "gRPC calls handled, by final status code.",
+            ["service", "method", "code"], registry=registry,
+        )
+        self.latency = Histogram(
+            "fashionrec_rpc_latency_seconds", "gRPC call latency, server side.",
+            ["service", "method"], buckets=RPC_LATENCY_BUCKETS, registry=registry,
+        )
+        self.in_flight = Gauge(
+            "fashionrec_rpc_in_flight", "gRPC calls being handled now.",
+            ["service", "method"], registry=registry,
+        )
+        self.backend_latency = Histogram(
+            "fashionrec_qdrant_latency_seconds", "Latency of calls to Qdrant, by operation.",
+            ["operation"], buckets=RPC_LATENCY_BUCKETS, registry=registry,
+        )
+
+
+class IngestMetrics:
+    """What the Kafka ingest worker did, how fast, and how far behind it is."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.consumed = Counter(
+            "fashionrec_ingest_events_consumed", "Catalog events read from Kafka, by type.",
+            ["type"], registry=registry,
+        )
+        self.indexed = Counter(
+            "fashionrec_ingest_events_indexed", "Catalog events applied to the index, by type.",
+            ["type"], registry=registry,
+        )
+        self.skipped = Counter(
+            "fashionrec_ingest_events_skipped", "Events older than the stored item, by type.",
+            ["type"], registry=registry,
+        )
+        self.dead_lettered = Counter(
+            "fashionrec_ingest_events_dead_lettered", "Events sent to the dead-letter topic, by reason.",
+            ["reason"], registry=registry,
+        )
+        self.batch_size = Histogram(
+            "fashionrec_ingest_batch_size", "Records per polled batch.",
+            buckets=BATCH_SIZE_BUCKETS, registry=registry,
+        )
+        self.stage_latency = Histogram(
+            "fashionrec_ingest_stage_seconds", "Time per batch in each stage (decode, encode, upsert, commit).",
+            ["stage"], buckets=STAGE_LATENCY_BUCKETS, registry=registry,
+        )
+        self.encoded_images = Counter(
+            "fashionrec_encoder_images", "Images encoded, by device.", ["device"], registry=registry,
+        )
+        self.lag = Gauge(
+            "fashionrec_ingest_consumer_lag", "Records not yet consumed, per partition.",
+            ["topic", "partition"], registry=registry,
+        )
+        self.freshness = Histogram(
+            "fashionrec_ingest_freshness_seconds", "From the event's updated_at to searchable.",
+            buckets=FRESHNESS_BUCKETS, registry=registry,
+        )
+        self.backoff = Counter(
+            "fashionrec_ingest_backoff", "Pauses because a dependency was unavailable.",
+            ["dependency"], registry=registry,
+        )
+
+
+@dataclass
+class MetricsEndpoint:
+    server: WSGIServer
+    port: int
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> MetricsEndpoint:
+    """Serves registry at http://host:port/metrics (port 0 picks a free one)."""
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return MetricsEndpoint(server, server.server_port)
