@@ -1,0 +1,242 @@
+"""What one catalog item looks like in the index: point id, named vectors and payload.
+
+Per item, for a model with attributes a = 1..n (see fashionrec.artifact):
+
+  whole      L2n(concat_a r_a)          manipulation and "similar items"
+  attr_<a>   L2n(r_a)                   conditional similarity on one attribute
+  chunks     concat_a L2n(r_a)          weighted similarity: one composed query
+  outfit     concat_a L2n(P_a r_a)      outfit completion: one composed query
+
+Every vector is stored with the Dot distance and normalised here, so both
+backends hold the very same numbers and Dot over unit vectors is cosine. Dot
+(not Qdrant's Cosine) because Cosine would normalise `chunks` and `outfit`
+as a whole and break the composed-query identities. The norm of r goes into
+the payload (`whole_norm`) so that the raw r, which manipulation needs
+(r' = r + M·i keeps the item's own residual), can be read back.
+
+Payload: sku, category, labels (given, attribute -> value), predicted_labels,
+title, brand, price, currency, in_stock (int 0/1: qdrant-edge's
+MatchValue(True) on a bool matches nothing), updated_at (float seconds since
+the Unix epoch, UTC), model_version, image_uri, whole_norm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fashionrec.artifact import ModelSpec
+from fashionrec.errors import InvalidArgument
+
+WHOLE = "whole"
+CHUNKS = "chunks"
+OUTFIT = "outfit"
+
+# Fixed forever: changing it would give every SKU a new point id.
+SKU_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://fashionrec.invalid/sku")
+
+# Attribute names become vector names and payload paths (labels.<name>).
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+KEYWORD, FLOAT, INTEGER = "keyword", "float", "integer"
+# Payload fields that filters use, with their index type; plus predicted_labels.<a>.
+BASE_PAYLOAD_INDEXES: dict[str, str] = {
+    "category": KEYWORD,
+    "brand": KEYWORD,
+    "price": FLOAT,
+    "in_stock": INTEGER,
+}
+
+
+def point_id(sku: str) -> str:
+    """The point id of a SKU: the same on every backend, version and process."""
+    return str(uuid.uuid5(SKU_NAMESPACE, sku))
+
+
+def attr_vector(attribute: str) -> str:
+    return f"attr_{attribute}"
+
+
+def predicted_key(attribute: str) -> str:
+    return f"predicted_labels.{attribute}"
+
+
+def collection_name(prefix: str, version: str) -> str:
+    """A collection name for a model version: readable, and unique even when slugs collide."""
+    slug = re.sub(r"[^a-z0-9]+", "_", version.lower()).strip("_")[:40] or "v"
+    digest = hashlib.sha1(version.encode()).hexdigest()[:8]
+    return f"{prefix}_items_{slug}_{digest}"
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """Rejects a model whose attribute names cannot be vector names and payload paths."""
+    for name in spec.attribute_names:
+        if not _SAFE_NAME.match(name):
+            raise ValueError(f"attribute name {name!r} must match {_SAFE_NAME.pattern} to be indexed")
+
+
+def vector_dims(spec: ModelSpec) -> dict[str, int]:
+    dims = {WHOLE: spec.whole_dim, CHUNKS: spec.whole_dim, OUTFIT: spec.outfit_whole_dim}
+    dims.update({attr_vector(a): spec.attribute_dim for a in spec.attribute_names})
+    return dims
+
+
+def payload_indexes(spec: ModelSpec) -> dict[str, str]:
+    indexes = dict(BASE_PAYLOAD_INDEXES)
+    indexes.update({predicted_key(a): KEYWORD for a in spec.attribute_names})
+    return indexes
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the index knows about an item besides its vectors (the payload)."""
+
+    sku: str
+    category: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    predicted_labels: Mapping[str, str] = field(default_factory=dict)
+    title: str = ""
+    brand: str = ""
+    price: float = 0.0
+    currency: str = ""
+    in_stock: bool = True
+    updated_at: float = 0.0
+    image_uri: str = ""
+    model_version: str = ""
+
+    def current_value(self, attribute: str) -> str | None:
+        """The item's value of an attribute: its given label, else the predicted one."""
+        return self.labels.get(attribute) or self.predicted_labels.get(attribute)
+
+    def to_payload(self, model_version: str, whole_norm: float) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "category": self.category,
+            "labels": dict(self.labels),
+            "predicted_labels": dict(self.predicted_labels),
+            "title": self.title,
+            "brand": self.brand,
+            "price": float(self.price),
+            "currency": self.currency,
+            "in_stock": int(bool(self.in_stock)),
+            "updated_at": float(self.updated_at),
+            "image_uri": self.image_uri,
+            "model_version": model_version,
+            "whole_norm": whole_norm,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> "Item":
+        return cls(
+            sku=payload["sku"],
+            category=payload.get("category", ""),
+            labels=dict(payload.get("labels") or {}),
+            predicted_labels=dict(payload.get("predicted_labels") or {}),
+            title=payload.get("title", ""),
+            brand=payload.get("brand", ""),
+            price=float(payload.get("price", 0.0)),
+            currency=payload.get("currency", ""),
+            in_stock=bool(payload.get("in_stock", 0)),
+            updated_at=float(payload.get("updated_at", 0.0)),
+            image_uri=payload.get("image_uri", ""),
+            model_version=payload.get("model_version", ""),
+        )
+
+
+@dataclass(frozen=True)
+class IndexedItem:
+    """An item with its raw vectors: what the encoder writes and what get_items returns."""
+
+    item: Item
+    whole: np.ndarray  # r = concat_a r_a, (whole_dim,)
+    outfit: np.ndarray  # concat_a L2n(P_a r_a), (outfit_whole_dim,)
+
+
+@dataclass(frozen=True)
+class ItemPatch:
+    """A payload-only change: the fields that are not None are set, vectors stay."""
+
+    sku: str
+    updated_at: float
+    price: float | None = None
+    currency: str | None = None
+    in_stock: bool | None = None
+    title: str | None = None
+    brand: str | None = None
+    image_uri: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"updated_at": float(self.updated_at)}
+        for name in ("price", "currency", "title", "brand", "image_uri"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = float(value) if name == "price" else value
+        if self.in_stock is not None:
+            out["in_stock"] = int(bool(self.in_stock))
+        return out
+
+
+def as_vector(value: Any, dim: int, field_name: str) -> np.ndarray:
+    """A finite float32 vector of length dim, or InvalidArgument naming the field."""
+    try:
+        vec = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidArgument.for_field(field_name, "is not a vector of numbers") from None
+    if vec.ndim != 1 or vec.shape[0] != dim:
+        raise InvalidArgument.for_field(field_name, f"has shape {vec.shape}, expected ({dim},)")
+    if not np.all(np.isfinite(vec)):
+        raise InvalidArgument.for_field(field_name, "contains NaN or infinity")
+    return vec
+
+
+def chunk_norms(spec: ModelSpec, whole: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(whole.reshape(len(spec.attribute_names), spec.attribute_dim), axis=1)
+
+
+def check_item(spec: ModelSpec, entry: IndexedItem, field_name: str) -> IndexedItem:
+    """Validates one item to write: vectors, category and label values."""
+    item = entry.item
+    if not item.sku:
+        raise InvalidArgument.for_field(f"{field_name}.sku", "must not be empty")
+    if item.category not in spec.categories:
+        raise InvalidArgument.for_field(
+            f"{field_name}.category", f"unknown category {item.category!r}; known: {', '.join(spec.categories)}"
+        )
+    vocab = spec.vocabulary
+    for kind, labels in (("labels", item.labels), ("predicted_labels", item.predicted_labels)):
+        for attribute, value in labels.items():
+            try:
+                vocab.global_index(attribute, value)
+            except InvalidArgument as exc:
+                raise InvalidArgument.for_field(f"{field_name}.{kind}[{attribute}]", str(exc)) from None
+    whole = as_vector(entry.whole, spec.whole_dim, f"{field_name}.whole")
+    outfit = as_vector(entry.outfit, spec.outfit_whole_dim, f"{field_name}.outfit")
+    zero = np.flatnonzero(chunk_norms(spec, whole) == 0)
+    if zero.size:
+        name = spec.attribute_names[int(zero[0])]
+        raise InvalidArgument.for_field(f"{field_name}.whole", f"the chunk of attribute {name!r} is all zeros")
+    return IndexedItem(item, whole, outfit)
+
+
+def unit(vec: np.ndarray) -> np.ndarray:
+    return vec / np.float32(np.linalg.norm(vec))
+
+
+def point_vectors(spec: ModelSpec, whole: np.ndarray, outfit: np.ndarray) -> dict[str, list[float]]:
+    """The named vectors of one (validated) item."""
+    chunks = whole.reshape(len(spec.attribute_names), spec.attribute_dim)
+    unit_chunks = chunks / np.linalg.norm(chunks, axis=1, keepdims=True)
+    vectors = {
+        WHOLE: unit(whole).tolist(),
+        CHUNKS: unit_chunks.reshape(-1).tolist(),
+        OUTFIT: outfit.astype(np.float32).tolist(),
+    }
+    for name, chunk in zip(spec.attribute_names, unit_chunks):
+        vectors[attr_vector(name)] = chunk.tolist()
+    return vectors

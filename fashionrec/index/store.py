@@ -1,0 +1,112 @@
+"""The storage interface both backends implement, and the index settings they share.
+
+A store holds one collection per model version (schema: fashionrec.index.schema)
+plus that version's model artifact, and a pointer to the live version. It knows
+nothing of attributes or query composition: fashionrec.index.catalog does that
+once, on top of either backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fashionrec.artifact import ModelArtifact
+from fashionrec.index.filters import Condition, Search
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """HNSW build and search settings (chosen with bench/index_recall.py; see docs/index.md)."""
+
+    m: int = 16
+    ef_construct: int = 128
+    # Extra links per keyword value (category, brand, ...), so filtered graph search stays connected.
+    payload_m: int = 16
+    # Below this many KB of candidate vectors after filtering the engine scans exactly.
+    full_scan_threshold_kb: int = 10_000
+    hnsw_ef: int = 128
+    acorn: bool = True
+    # ACORN is used when fewer than this fraction of points pass the filter (engine default 0.4).
+    acorn_max_selectivity: float | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    id: str
+    vectors: Mapping[str, Sequence[float]]
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    id: str
+    payload: dict[str, Any]
+    vectors: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class ScoredPoint:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+class VectorStore(ABC):
+    """Collections per model version behind a live pointer; primitive reads and writes.
+
+    Unknown versions raise NotFound; an unreachable engine raises Unavailable.
+    """
+
+    @abstractmethod
+    def create_version(self, artifact: ModelArtifact) -> None:
+        """Creates the collection and stores the artifact; a no-op when it already exists with the same spec."""
+
+    @abstractmethod
+    def versions(self) -> list[str]:
+        """Model versions that have a collection."""
+
+    @abstractmethod
+    def artifact(self, version: str) -> ModelArtifact:
+        """The model artifact stored with a version (no torch needed)."""
+
+    @abstractmethod
+    def live_version(self) -> str | None:
+        """The version the live pointer names, or None before the first switch."""
+
+    @abstractmethod
+    def set_live(self, version: str) -> None:
+        """Points the live pointer at version, atomically: readers see the old or the new one."""
+
+    @abstractmethod
+    def drop_version(self, version: str) -> None:
+        """Deletes a version that is not live."""
+
+    @abstractmethod
+    def upsert(self, version: str, points: Sequence[Point]) -> None: ...
+
+    @abstractmethod
+    def set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Sets the given payload fields of existing points (id, fields); vectors stay."""
+
+    @abstractmethod
+    def delete(self, version: str, ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def retrieve(self, version: str, ids: Sequence[str], with_vectors: Sequence[str] = ()) -> list[StoredPoint]:
+        """The points that exist among ids, with the named vectors asked for."""
+
+    @abstractmethod
+    def search(self, version: str, search: Search) -> list[ScoredPoint]: ...
+
+    @abstractmethod
+    def count(self, version: str, must: Sequence[Condition] = ()) -> int: ...
+
+    @abstractmethod
+    def optimize(self, version: str) -> None:
+        """Builds the HNSW graphs after a bulk load (qdrant-edge builds them only when asked)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
