@@ -37,8 +37,8 @@ class OutfitHead(nn.Module):
         )
 
     def project(self, chunks: torch.Tensor) -> torch.Tensor:
-        """Chunks (B, n, d) → unit projections (B, n, outfit_dim)."""
-        return F.normalize(torch.einsum("bnd,ndo->bno", chunks, self.projections), dim=-1)
+        """Chunks (..., n, d) → unit projections (..., n, outfit_dim)."""
+        return F.normalize(torch.einsum("...nd,ndo->...no", chunks, self.projections), dim=-1)
 
     def weights(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Category ids of any equal shape → attribute weights (..., n), positive, summing to 1."""

@@ -1,0 +1,43 @@
+"""Where the model runs: device choice, mixed precision and memory layout.
+
+CUDA gets bfloat16 autocast (no loss scaling needed) and channels_last; the CPU path
+never calls a CUDA API, so it works on machines without a CUDA build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager
+
+import torch
+
+from fashionrec.errors import InvalidArgument
+
+
+def resolve_device(name: str) -> torch.device:
+    """"cpu", "cuda" or "cuda:N"; "auto" picks CUDA when there is one."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidArgument.for_field("device", f"{name} requested but no CUDA device is available")
+    if device.type not in ("cpu", "cuda"):
+        raise InvalidArgument.for_field("device", f"unsupported device {name!r}; use cpu or cuda")
+    return device
+
+
+def autocast(device: torch.device) -> ContextManager:
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Moves an image batch to the device, channels_last on CUDA."""
+    x = x.to(device, non_blocking=device.type == "cuda")
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+
+
+def prepare_model(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model

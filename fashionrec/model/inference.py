@@ -1,0 +1,95 @@
+"""The encoder the services call: a model directory in, embeddings and predicted labels out.
+
+Batched, without gradients and deterministic (eval mode, no augmentation): the same
+images give the same vectors. Any image size is accepted; images are resized to the
+model's input size the same way training resized the catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fashionrec.artifact import ModelSpec
+from fashionrec.model.adde import ADDE
+from fashionrec.model.checkpoint import load_model
+from fashionrec.model.device import autocast, prepare_model, resolve_device, to_layout
+from fashionrec.model.images import normalise, resize_uint8
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    attributes: np.ndarray  # float32 (B, n, d): r_a per attribute
+    whole: np.ndarray  # float32 (B, n·d): concat_a r_a
+    outfit: np.ndarray  # float32 (B, n·outfit_dim): concat_a L2n(P_a r_a)
+    labels: np.ndarray  # int64 (B, n): predicted value index per attribute
+    confidences: np.ndarray  # float32 (B, n): softmax probability of the predicted value
+
+
+@torch.no_grad()
+def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> EncodedBatch:
+    """Encodes uint8 (N, 3, s, s) images already at the model's input size."""
+    model.eval()
+    parts: dict[str, list[torch.Tensor]] = {"chunks": [], "outfit": [], "labels": [], "conf": []}
+    for start in range(0, len(images), batch_size):
+        x = normalise(to_layout(images[start:start + batch_size], device))
+        with autocast(device):
+            enc = model(x)
+        chunks = enc.chunks.float()
+        probs = [torch.softmax(lg.float(), dim=-1) for lg in enc.logits]
+        conf, labels = torch.stack([p.max(dim=-1).values for p in probs], 1), \
+            torch.stack([p.argmax(dim=-1) for p in probs], 1)
+        parts["chunks"].append(chunks.cpu())
+        parts["outfit"].append(model.outfit_vectors(chunks).float().cpu())
+        parts["labels"].append(labels.cpu())
+        parts["conf"].append(conf.cpu())
+    if not parts["chunks"]:
+        n, d = model.n_attributes, model.config.attribute_dim
+        return EncodedBatch(np.zeros((0, n, d), np.float32), np.zeros((0, n * d), np.float32),
+                            np.zeros((0, n * model.config.outfit.outfit_dim), np.float32),
+                            np.zeros((0, n), np.int64), np.zeros((0, n), np.float32))
+    chunks = torch.cat(parts["chunks"]).numpy()
+    return EncodedBatch(
+        attributes=chunks,
+        whole=chunks.reshape(len(chunks), -1),
+        outfit=torch.cat(parts["outfit"]).numpy(),
+        labels=torch.cat(parts["labels"]).numpy().astype(np.int64),
+        confidences=torch.cat(parts["conf"]).numpy(),
+    )
+
+
+class Encoder:
+    """A loaded model on one device. `encode` takes uint8 (N, H, W, 3) images of any size."""
+
+    def __init__(self, model: ADDE, spec: ModelSpec, device: torch.device, batch_size: int = 256) -> None:
+        self.model = prepare_model(model.eval(), device)
+        self.spec = spec
+        self.device = device
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "cpu", batch_size: int = 256) -> "Encoder":
+        resolved = resolve_device(device)
+        model, spec = load_model(directory, "cpu")
+        return cls(model, spec, resolved, batch_size)
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
+
+    def encode(self, images: np.ndarray) -> EncodedBatch:
+        images = np.asarray(images)
+        if images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 images, got {images.dtype}")
+        if len(images) == 0:
+            size = self.spec.image_size
+            return encode_tensor(self.model, torch.zeros(0, 3, size, size, dtype=torch.uint8), self.device)
+        out: list[EncodedBatch] = []
+        # Resize batch by batch so a large request never holds every image twice.
+        for start in range(0, len(images), self.batch_size):
+            chunk = resize_uint8(images[start:start + self.batch_size], self.spec.image_size)
+            out.append(encode_tensor(self.model, chunk, self.device, self.batch_size))
+        return EncodedBatch(*(np.concatenate([getattr(b, f) for b in out]) for f in EncodedBatch.__dataclass_fields__))

@@ -1,0 +1,316 @@
+"""Training ADDE: the paper's three stages, then the outfit head.
+
+    1 pretrain   encoder: 0.2·Σ_a CE + 0.2·Σ_a triplet(L2n r_a) + 1.0·triplet(L2n r, full label)
+    2 memory     M ← per-value means of r_a over training items (block-diagonal)
+    3 manipulate (reference, positive, negative, indicator) triplets: 0.2·CE + 1.0·label triplet
+                 + 1.0·compositional triplet + 1.0·consistency + 0.4·‖(1−D)⊙M‖₁
+    4 outfit     the outfit head on the frozen chunks, outfit ranking loss (margin 0.3)
+
+Each stage keeps the epoch that scores best on the validation split (never test).
+After every epoch the whole state goes to MODEL_DIR/training_state.pt, so a stopped
+run continues where it stopped; batches come from (seed, stage, epoch) alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from fashionrec.data.catalog import Catalog
+from fashionrec.model import losses
+from fashionrec.model.adde import ADDE, ADDEConfig
+from fashionrec.model.checkpoint import (TRAINING_STATE_FILE, load_training_state, save_model,
+                                         save_training_state, weights_digest)
+from fashionrec.model.device import autocast, prepare_model, to_layout
+from fashionrec.model.evaluation import manipulation_hit_rate, top_k
+from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.inference import encode_tensor
+from fashionrec.model.memory import manipulation_indicator
+from fashionrec.model.sampling import ManipulationSampler, labelled_batches, outfit_batches
+
+STAGES = ("pretrain", "memory", "manipulation", "outfit")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    classification: float = 0.2
+    attribute_triplet: float = 0.2
+    label_triplet: float = 1.0
+    compositional: float = 1.0
+    consistency: float = 1.0
+    memory: float = 0.4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: ADDEConfig = field(default_factory=ADDEConfig)
+    weights: LossWeights = field(default_factory=LossWeights)
+    pretrain_epochs: int = 12
+    manipulation_epochs: int = 8
+    outfit_epochs: int = 20
+    batch_size: int = 128
+    triplets_per_batch: int = 48
+    # Manipulation triplets per epoch, as a share of the training items.
+    triplets_per_item: float = 1.0
+    learning_rate: float = 2e-3
+    manipulation_learning_rate: float = 5e-4
+    outfit_learning_rate: float = 3e-3
+    # StepLR(step, 0.5) as in the paper, in epochs of each stage.
+    lr_step_epochs: int = 5
+    prototype_samples: int = 100
+    outfit_negatives: int = 10
+    validation_queries: int = 400
+    seed: int = 0
+    threads: int = 2
+
+
+@dataclass
+class TrainResult:
+    version: str
+    seconds: float
+    validation: dict[str, float]
+
+
+class _Run:
+    """The mutable state of one training run (model, data on device, progress)."""
+
+    def __init__(self, catalog: Catalog, config: TrainConfig, device: torch.device, progress: bool,
+                 log: Callable[[str], None]) -> None:
+        self.catalog, self.config, self.device, self.progress, self.log = catalog, config, device, progress, log
+        self.images = resize_uint8(catalog.images, config.model.image_size).to(device)
+        self.labels_np = catalog.labels.astype(np.int64)
+        self.labels = torch.as_tensor(self.labels_np, device=device)
+        self.train_rows, self.val_rows = catalog.indices("train"), catalog.indices("val")
+        torch.manual_seed(config.seed)
+        self.model: ADDE = prepare_model(ADDE(catalog.vocabulary, config.model), device)
+        self.category = self.model.category_position
+        self.validation: dict[str, float] = {}
+        self.started = time.monotonic()
+        self.prior_seconds = 0.0
+
+    def seconds(self) -> float:
+        """Training time over every invocation of this run."""
+        return self.prior_seconds + time.monotonic() - self.started
+
+    # -- helpers ---------------------------------------------------------------------------
+    def batch(self, rows: np.ndarray, augment: bool) -> torch.Tensor:
+        x = self.images[torch.as_tensor(rows, device=self.device)]
+        if augment:  # horizontal flips keep every attribute of a garment
+            flip = torch.rand(len(rows), device=self.device) < 0.5
+            x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+        return normalise(to_layout(x, self.device))
+
+    def encode(self, rows: np.ndarray):
+        return encode_tensor(self.model, self.images[torch.as_tensor(rows, device=self.device)], self.device)
+
+    def rng(self, stage: int, epoch: int) -> np.random.Generator:
+        torch.manual_seed(self.config.seed * 1_000_003 + stage * 1009 + epoch)
+        return np.random.default_rng([self.config.seed, stage, epoch])
+
+    def step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def bar(self, iterable, desc: str, total: int | None = None):
+        return tqdm(iterable, desc=desc, total=total, disable=not self.progress, leave=False, dynamic_ncols=True)
+
+    # -- validation (val split only) ---------------------------------------------------------
+    def val_accuracy(self) -> float:
+        enc = self.encode(self.val_rows)
+        truth = self.labels_np[self.val_rows]
+        known = truth != -1
+        return float((enc.labels == truth)[known].mean())
+
+    def val_manipulation(self) -> float:
+        sampler = ManipulationSampler(self.labels_np, self.val_rows)
+        q = sampler.sample(min(self.config.validation_queries, len(self.val_rows)), np.random.default_rng(12345))
+        enc = self.encode(self.val_rows)
+        position = {int(r): i for i, r in enumerate(self.val_rows)}
+        ref = np.array([position[int(r)] for r in q.reference])
+        indicator = manipulation_indicator(torch.as_tensor(self.labels_np[q.reference]), torch.as_tensor(q.target),
+                                           self.model.vocabulary)
+        with torch.no_grad():
+            query = self.model.memory.manipulate(torch.as_tensor(enc.whole[ref], device=self.device),
+                                                 indicator.to(self.device)).float().cpu().numpy()
+        ranked = top_k(query, enc.whole, 30, exclude=ref)
+        return manipulation_hit_rate(self.labels_np[self.val_rows][ranked], q.target, 30)
+
+    def val_fitb(self, chunks: torch.Tensor) -> float:
+        outfits = [o.items for o in self.catalog.outfits_of("val")]
+        batches = outfit_batches(outfits, self.labels_np[:, self.category], self.val_rows, 256, 3,
+                                 np.random.default_rng(12345))
+        correct, total = 0, 0
+        with torch.no_grad():
+            for b in batches:
+                d = self.outfit_distances(chunks, b)
+                correct += int((d.argmin(1) == 0).sum())
+                total += len(d)
+        return correct / max(total, 1)
+
+    # -- stages ----------------------------------------------------------------------------
+    def pretrain_step(self, rows: np.ndarray) -> torch.Tensor:
+        w, labels = self.config.weights, self.labels[torch.as_tensor(rows, device=self.device)]
+        with autocast(self.device):
+            enc = self.model(self.batch(rows, augment=True))
+        loss = w.classification * losses.classification_loss(enc.logits, labels)
+        if w.attribute_triplet and self.config.model.disentangled:
+            loss = loss + w.attribute_triplet * losses.attribute_triplet_loss(enc.chunks, labels)
+        if w.label_triplet:
+            loss = loss + w.label_triplet * losses.label_triplet_loss(enc.whole, labels)
+        return loss
+
+    def manipulation_step(self, sampler: ManipulationSampler, rng: np.random.Generator) -> torch.Tensor:
+        w, b = self.config.weights, self.config.triplets_per_batch
+        t = sampler.sample(b, rng)
+        rows = np.concatenate([t.reference, t.positive, t.negative])
+        labels = self.labels[torch.as_tensor(rows, device=self.device)]
+        with autocast(self.device):
+            enc = self.model(self.batch(rows, augment=True))
+        whole = enc.whole.float()
+        r_q, r_p, r_n = whole[:b], whole[b:2 * b], whole[2 * b:]
+        target = torch.as_tensor(t.target, device=self.device)
+        indicator = manipulation_indicator(labels[:b], target, self.model.vocabulary)
+        manipulated = self.model.memory.manipulate(r_q, indicator)
+        memory = self.model.memory
+        loss = w.classification * losses.classification_loss(enc.logits, labels)
+        if w.label_triplet:
+            loss = loss + w.label_triplet * losses.label_triplet_loss(whole, labels)
+        if w.compositional:
+            loss = loss + w.compositional * losses.compositional_triplet_loss(manipulated, r_p, r_n)
+        if w.consistency:
+            loss = loss + w.consistency * (
+                losses.consistency_loss(memory.compose(target), manipulated, target)
+                + losses.consistency_loss(memory.compose(labels[:b]), r_q, labels[:b])
+                + losses.consistency_loss(memory.compose(labels[2 * b:]), r_n, labels[2 * b:]))
+        if w.memory:
+            loss = loss + w.memory * losses.memory_loss(memory.off_block())
+        return loss
+
+    def outfit_distances(self, chunks: torch.Tensor, batch) -> torch.Tensor:
+        """(B, 1+K) distances: the held-out item first, then its negatives."""
+        head = self.model.outfit
+        categories = self.labels[:, self.category]
+        items = torch.as_tensor(batch.items, device=self.device)
+        mask = items >= 0
+        items = items.clamp(min=0)
+        candidates = torch.cat([torch.as_tensor(batch.positive, device=self.device).unsqueeze(1),
+                                torch.as_tensor(batch.negatives, device=self.device)], 1)
+        return head.distance(head.project(chunks[candidates]), categories[candidates[:, 0]],
+                             head.project(chunks[items]), categories[items], mask)
+
+
+def _stage_epochs(config: TrainConfig) -> dict[str, int]:
+    return {"pretrain": config.pretrain_epochs, "memory": 1, "manipulation": config.manipulation_epochs,
+            "outfit": config.outfit_epochs}
+
+
+def train(catalog: Catalog, out_dir: Path, config: TrainConfig, device: torch.device, *,
+          version: str | None = None, progress: bool = True,
+          log: Callable[[str], None] = print) -> TrainResult:
+    """Trains every stage (resuming from out_dir's training state) and writes the artifact."""
+    if device.type == "cpu":
+        torch.set_num_threads(config.threads)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = _Run(catalog, config, device, progress, log)
+    state = load_training_state(out_dir)
+    if state is not None and state["config"] != dataclasses.asdict(config):
+        raise ValueError(f"{out_dir / TRAINING_STATE_FILE} belongs to a run with other settings; "
+                         "remove it or use another --out")
+    if state is not None:
+        run.model.load_state_dict(state["model"])
+        run.validation = state["validation"]
+        run.prior_seconds = state["seconds"]
+        log(f"resuming at stage {STAGES[state['stage']]}, epoch {state['epoch']}")
+    else:
+        state = {"config": dataclasses.asdict(config), "stage": 0, "epoch": 0, "optimizer": None,
+                 "best": None, "best_score": -1.0, "validation": {}, "seconds": 0.0}
+    epochs = _stage_epochs(config)
+    while state["stage"] < len(STAGES):
+        stage = STAGES[state["stage"]]
+        _run_stage(run, stage, epochs[stage], state, out_dir)
+        state.update(stage=state["stage"] + 1, epoch=0, optimizer=None, best=None, best_score=-1.0)
+        state.update(model=run.model.state_dict(), seconds=run.seconds())
+        save_training_state(out_dir, state)
+    version = version or f"{out_dir.name}-{weights_digest(run.model)}"
+    save_model(run.model, out_dir, version)
+    (out_dir / TRAINING_STATE_FILE).unlink(missing_ok=True)
+    return TrainResult(version=version, seconds=run.seconds(), validation=run.validation)
+
+
+def _parameters(run: _Run, stage: str) -> list[torch.nn.Parameter]:
+    if stage == "outfit":
+        return list(run.model.outfit.parameters())
+    # The encoder stages never touch the outfit head; the memory trains from stage 3 on.
+    encoder = [p for n, p in run.model.named_parameters() if not n.startswith(("outfit.", "memory."))]
+    return encoder + (list(run.model.memory.parameters()) if stage == "manipulation" else [])
+
+
+def _run_stage(run: _Run, stage: str, n_epochs: int, state: dict[str, Any], out_dir: Path) -> None:
+    config, stage_index = run.config, STAGES.index(stage)
+    if stage == "memory":
+        enc = run.encode(run.train_rows)
+        run.model.memory.initialise(torch.as_tensor(enc.attributes), torch.as_tensor(run.labels_np[run.train_rows]),
+                                    config.prototype_samples)
+        return
+    lr = {"pretrain": config.learning_rate, "manipulation": config.manipulation_learning_rate,
+          "outfit": config.outfit_learning_rate}[stage]
+    optimizer = torch.optim.Adam(_parameters(run, stage), lr=lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step_epochs, 0.5)
+    if state["optimizer"] is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+    chunks = None
+    if stage == "outfit":  # the encoder is frozen: encode every item once
+        chunks = torch.as_tensor(run.encode(np.arange(len(run.catalog))).attributes, device=run.device)
+    for epoch in range(state["epoch"], n_epochs):
+        started = time.monotonic()
+        rng = run.rng(stage_index, epoch)
+        run.model.train()
+        total, steps = 0.0, 0
+        if stage == "pretrain":
+            batches = labelled_batches(run.labels_np, run.train_rows, config.batch_size, rng)
+            for rows in run.bar(batches, f"pretrain {epoch + 1}/{n_epochs}"):
+                loss = run.pretrain_step(rows)
+                run.step(optimizer, loss)
+                total, steps = total + loss.item(), steps + 1
+            score_name, score = "val_accuracy", run.val_accuracy()
+        elif stage == "manipulation":
+            sampler = ManipulationSampler(run.labels_np, run.train_rows)
+            n_steps = max(1, int(len(run.train_rows) * config.triplets_per_item) // config.triplets_per_batch)
+            for _ in run.bar(range(n_steps), f"manipulation {epoch + 1}/{n_epochs}"):
+                loss = run.manipulation_step(sampler, rng)
+                run.step(optimizer, loss)
+                total, steps = total + loss.item(), steps + 1
+            score_name, score = "val_manipulation_hit@30", run.val_manipulation()
+        else:
+            outfits = [o.items for o in run.catalog.outfits_of("train")]
+            batches = outfit_batches(outfits, run.labels_np[:, run.category], run.train_rows, 64,
+                                     config.outfit_negatives, rng)
+            for b in run.bar(batches, f"outfit {epoch + 1}/{n_epochs}"):
+                d = run.outfit_distances(chunks, b)
+                loss = losses.outfit_ranking_loss(d[:, 0], d[:, 1:])
+                run.step(optimizer, loss)
+                total, steps = total + loss.item(), steps + 1
+            score_name, score = "val_fitb", run.val_fitb(chunks)
+        scheduler.step()
+        if score > state["best_score"]:
+            state["best_score"], state["best"] = score, copy.deepcopy(run.model.state_dict())
+            run.validation[score_name] = score
+        state.update(epoch=epoch + 1, model=run.model.state_dict(), optimizer=optimizer.state_dict(),
+                     scheduler=scheduler.state_dict(), validation=run.validation,
+                     seconds=run.seconds())
+        save_training_state(out_dir, state)
+        run.log(f"{stage} epoch {epoch + 1}/{n_epochs}: loss {total / max(steps, 1):.4f}  {score_name} {score:.4f}"
+                f"  ({time.monotonic() - started:.0f}s)")
+    if state["best"] is not None:
+        run.model.load_state_dict(state["best"])

@@ -1,0 +1,45 @@
+"""A tiny catalog whose attributes are visible in the pixels, small enough to train in seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fashionrec.data.catalog import Catalog, ItemMeta, Outfit
+from fashionrec.vocab import Vocabulary
+
+VOCAB = Vocabulary.from_mapping({
+    "category": ["top", "bottom", "shoe"],
+    "color": ["red", "green", "blue"],
+    "pattern": ["plain", "striped"],
+})
+_RGB = np.array([[220, 30, 30], [30, 200, 40], [40, 60, 230]], dtype=np.float32)
+
+
+def make_catalog(n: int = 96, size: int = 16, seed: int = 0) -> Catalog:
+    rng = np.random.default_rng(seed)
+    labels = np.stack([rng.integers(0, 3, n), rng.integers(0, 3, n), rng.integers(0, 2, n)], 1).astype(np.int64)
+    images = np.full((n, size, size, 3), 128, np.float32)
+    for i, (cat, color, pattern) in enumerate(labels):
+        top, bottom = [(2, 8), (6, 14), (10, 15)][cat]
+        images[i, top:bottom, 3:13] = _RGB[color]
+        if pattern:
+            images[i, top:bottom:2, 3:13] *= 0.4
+    images = np.clip(images + rng.normal(0, 8, images.shape), 0, 255).astype(np.uint8)
+    labels[5, 2] = -1  # one unknown label, which every loss must ignore
+    splits = np.array(["train", "train", "train", "val", "test"] * (n // 5 + 1))[:n]
+    items = [ItemMeta(f"sku-{i}", VOCAB.attributes[0].values[labels[i, 0]], "", "", 1.0, "EUR", True)
+             for i in range(n)]
+    outfits = []
+    for split in ("train", "val", "test"):
+        rows = np.flatnonzero(splits == split)
+        by_cat = [rows[labels[rows, 0] == c] for c in range(3)]
+        for k in range(len(rows) // 2):
+            pick = tuple(int(rng.choice(r)) for r in by_cat)
+            outfits.append(Outfit(f"{split}-{k}", pick, split))
+    return Catalog(vocabulary=VOCAB, images=images, labels=labels, items=items, splits=splits, outfits=outfits)
+
+
+@pytest.fixture(scope="session")
+def tiny_catalog() -> Catalog:
+    return make_catalog()
