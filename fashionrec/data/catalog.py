@@ -171,7 +171,8 @@ def load_catalog(directory: Path) -> Catalog:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # Insertion order, not sorted keys: the vocabulary's order is the model's column order.
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def _items_csv(catalog: Catalog) -> str:

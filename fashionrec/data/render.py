@@ -105,7 +105,7 @@ def render(labels: np.ndarray, styles: np.ndarray, image_size: int,
     np.copyto(canvas, image, where=mask.reshape(flat))
     # Luminance noise, uniform with a per-item spread; +0.5 rounds in the cast to uint8.
     noise = rng.random(flat, dtype=np.float32) - np.float32(0.5)
-    noise *= _col(rng.uniform(2.0, 12.0, n)).reshape(n, 1, 1)
+    noise *= _col(rng.uniform(6.0, 36.0, n)).reshape(n, 1, 1)
     canvas += noise + np.float32(0.5)
     np.clip(canvas, 0, 255, out=canvas)
     pixels = canvas.astype(np.uint8).reshape(n, 3, image_size, image_size)
