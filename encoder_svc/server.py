@@ -1,28 +1,67 @@
-"""Entry point of the encoder service: `python -m encoder_svc.server`."""
+"""Entry point of the encoder service: `python -m encoder_svc.server`.
+
+Serves EncoderService over gRPC and runs the Kafka ingest worker, the only
+writer of the index. On start it makes sure the model's collection exists
+and, when no version is live yet, makes it live.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from fashionrec import config
-from fashionrec.serving import Service, serve_until_signal
+from fashionrec.artifact import load_artifact
+from fashionrec.errors import FailedPrecondition
+from fashionrec.data.images import decode_image
+from fashionrec.index import CatalogIndex, open_index
+from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
+from encoder_svc.ingest import IngestThread
+from encoder_svc.servicer import EncoderServicer
+
+if TYPE_CHECKING:
+    from fashionrec.model.inference import Encoder
 
 
-def services(settings: config.EncoderSettings) -> list[Service]:
-    # The query handlers land with the encoder issue; until then
-    # the generated base answers UNIMPLEMENTED.
+def services(settings: config.EncoderSettings, encoder: "Encoder") -> list[Service]:
     return [
         Service.from_descriptor(
             encoder_pb2.DESCRIPTOR,
             "EncoderService",
             encoder_pb2_grpc.add_EncoderServiceServicer_to_server,
-            encoder_pb2_grpc.EncoderServiceServicer(),
+            EncoderServicer(encoder, decode_image, settings.max_images_per_call, settings.max_image_bytes),
         )
     ]
 
 
+def prepare_index(index: CatalogIndex, model_dir: Path) -> str:
+    """Creates the model's collection if needed; makes it live when nothing is. Returns its version."""
+    artifact = load_artifact(model_dir)
+    version = artifact.spec.version
+    if version not in index.versions():
+        index.create_version(artifact)
+    try:
+        index.live_version()
+    except FailedPrecondition:  # a fresh index: nothing to switch away from
+        index.set_live(version)
+    return version
+
+
 def main() -> None:
+    from fashionrec.model.inference import Encoder  # torch: only this service loads it
+
     settings = config.load_or_exit(config.EncoderSettings)
-    serve_until_signal("encoder_svc", services(settings), settings.server)
+    encoder = Encoder.load(settings.model_dir, settings.device)
+    index = open_index(settings.qdrant)
+    version = prepare_index(index, settings.model_dir)
+    telemetry = Telemetry.create("encoder_svc")
+    ingest = IngestThread(settings.kafka, index, encoder, decode_image, telemetry, version=version).start()
+    try:
+        serve_until_signal("encoder_svc", services(settings, encoder), settings.server, telemetry,
+                           health_check=index.count)
+    finally:
+        ingest.stop()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,15 @@ from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from prometheus_client import CollectorRegistry
+
 from fashionrec.config import ServerSettings
+from fashionrec.interceptors import ServiceInterceptor
+from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, serve_metrics
+from fashionrec.telemetry.tracing import tracer_provider
 
 
 @dataclass(frozen=True)
@@ -114,9 +122,89 @@ def wait_for_shutdown_signal() -> None:
     stop.wait()
 
 
-def serve_until_signal(name: str, services: Sequence[Service], settings: ServerSettings) -> None:
+@dataclass
+class Telemetry:
+    """One process's metrics registry and tracer provider, shared by its services."""
+
+    registry: CollectorRegistry
+    rpc: RpcMetrics
+    provider: TracerProvider
+
+    @classmethod
+    def create(cls, service_name: str, exporter: SpanExporter | None = None) -> "Telemetry":
+        registry = CollectorRegistry()
+        return cls(registry, RpcMetrics(registry), tracer_provider(service_name, exporter))
+
+    def tracer(self, name: str) -> trace.Tracer:
+        return self.provider.get_tracer(name)
+
+    def interceptor(self, settings: ServerSettings) -> ServiceInterceptor:
+        return ServiceInterceptor(self.rpc, self.tracer("fashionrec.grpc"), settings.auth_token)
+
+
+class HealthWatch:
+    """Turns health NOT_SERVING while check() raises (e.g. Qdrant is down), SERVING once it passes."""
+
+    def __init__(self, running: RunningServer, check: Callable[[], object], interval_s: float = 2.0) -> None:
+        self._running = running
+        self._check = check
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="health-watch", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self._check()
+            except Exception:
+                self._running.set_serving(False)
+            else:
+                self._running.set_serving(True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class ServiceProcess:
+    """A started gRPC server with its /metrics endpoint and health watch."""
+
+    server: RunningServer
+    metrics: MetricsEndpoint
+    health: HealthWatch | None
+
+    def stop(self, drain_seconds: float, grace_seconds: float) -> None:
+        if self.health is not None:
+            self.health.stop()
+        self.server.stop(drain_seconds, grace_seconds)
+        self.metrics.stop()
+
+
+def start_service_process(
+    services: Sequence[Service],
+    settings: ServerSettings,
+    telemetry: Telemetry,
+    health_check: Callable[[], object] | None = None,
+) -> ServiceProcess:
+    """The gRPC server behind the interceptor, plus /metrics and the health watch."""
+    running = start_server(services, settings, interceptors=[telemetry.interceptor(settings)])
+    metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
+    health = HealthWatch(running, health_check) if health_check is not None else None
+    return ServiceProcess(running, metrics, health)
+
+
+def serve_until_signal(
+    name: str,
+    services: Sequence[Service],
+    settings: ServerSettings,
+    telemetry: Telemetry,
+    health_check: Callable[[], object] | None = None,
+) -> None:
     """A service process's main loop: start, announce, wait for SIGTERM/SIGINT, drain, stop."""
-    running = start_server(services, settings)
-    print(f"{name} serving gRPC on {settings.host}:{running.port}", flush=True)
+    process = start_service_process(services, settings, telemetry, health_check)
+    print(f"{name} serving gRPC on {settings.host}:{process.server.port}, "
+          f"metrics on http://{settings.host}:{process.metrics.port}/metrics", flush=True)
     wait_for_shutdown_signal()
-    running.stop(settings.drain_seconds, settings.grace_seconds)
+    process.stop(settings.drain_seconds, settings.grace_seconds)

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 from fashionrec import config
-from fashionrec.serving import Service, serve_until_signal
+from fashionrec.index import CatalogIndex, open_index
+from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import outfit_pb2, outfit_pb2_grpc
+from outfit_svc.servicer import OutfitServicer
 
 
-def services(settings: config.OutfitSettings) -> list[Service]:
-    # The query handlers land with the index and services issues; until then
-    # the generated base answers UNIMPLEMENTED.
+def services(index: CatalogIndex) -> list[Service]:
     return [
         Service.from_descriptor(
             outfit_pb2.DESCRIPTOR,
             "OutfitService",
             outfit_pb2_grpc.add_OutfitServiceServicer_to_server,
-            outfit_pb2_grpc.OutfitServiceServicer(),
+            OutfitServicer(index),
         )
     ]
 
 
 def main() -> None:
     settings = config.load_or_exit(config.OutfitSettings)
-    serve_until_signal("outfit_svc", services(settings), settings.server)
+    index = open_index(settings.qdrant, max_k=settings.max_k)
+    serve_until_signal(
+        "outfit_svc", services(index), settings.server, Telemetry.create("outfit_svc"), health_check=index.count
+    )
 
 
 if __name__ == "__main__":

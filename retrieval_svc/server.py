@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import grpc
+
 from fashionrec import config
-from fashionrec.serving import Service, serve_until_signal
+from fashionrec.index import CatalogIndex, open_index
+from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
+from retrieval_svc.photos import RemotePhotoEncoder
+from retrieval_svc.servicer import PhotoEncoder, RetrievalServicer
 
 
-def services(settings: config.RetrievalSettings) -> list[Service]:
-    # The query handlers land with the index and services issues; until then
-    # the generated base answers UNIMPLEMENTED.
+def services(index: CatalogIndex, encode_photo: PhotoEncoder) -> list[Service]:
     return [
         Service.from_descriptor(
             retrieval_pb2.DESCRIPTOR,
             "RetrievalService",
             retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server,
-            retrieval_pb2_grpc.RetrievalServiceServicer(),
+            RetrievalServicer(index, encode_photo),
         )
     ]
 
 
 def main() -> None:
     settings = config.load_or_exit(config.RetrievalSettings)
-    serve_until_signal("retrieval_svc", services(settings), settings.server)
+    index = open_index(settings.qdrant, max_k=settings.max_k)
+    channel = grpc.insecure_channel(settings.encoder_address)
+    serve_until_signal(
+        "retrieval_svc",
+        services(index, RemotePhotoEncoder(channel, index)),
+        settings.server,
+        Telemetry.create("retrieval_svc"),
+        health_check=index.count,
+    )
 
 
 if __name__ == "__main__":

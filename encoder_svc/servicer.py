@@ -1,0 +1,69 @@
+"""EncoderService: images in, per-attribute embeddings and predicted labels out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+import numpy as np
+
+from fashionrec.errors import FieldViolation, InvalidArgument
+from fashionrec.model.inference import Encoder
+from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
+
+ImageDecoder = Callable[[bytes, int], np.ndarray]
+
+
+class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):
+    def __init__(self, encoder: Encoder, decode_image: ImageDecoder, max_images: int, max_image_bytes: int) -> None:
+        self._encoder = encoder
+        self._decode_image = decode_image
+        self._max_images = max_images
+        self._max_image_bytes = max_image_bytes
+
+    def Encode(self, request: encoder_pb2.EncodeRequest, context: grpc.ServicerContext) -> encoder_pb2.EncodeResponse:
+        images = self._decode_all(request.images)
+        encoded = self._encoder.encode(images)
+        spec = self._encoder.spec
+        response = encoder_pb2.EncodeResponse(model_version=spec.version)
+        for row in range(len(images)):
+            embedding = response.embeddings.add(whole=encoded.whole[row].tolist(), outfit=encoded.outfit[row].tolist())
+            for position, attribute in enumerate(spec.vocabulary.attributes):
+                embedding.attributes.add(attribute=attribute.name, vector=encoded.attributes[row, position].tolist())
+                embedding.predictions.add(
+                    attribute=attribute.name,
+                    value=attribute.values[int(encoded.labels[row, position])],
+                    confidence=float(encoded.confidences[row, position]),
+                )
+        return response
+
+    def GetModel(self, request: encoder_pb2.GetModelRequest, context: grpc.ServicerContext) -> encoder_pb2.ModelInfo:
+        spec = self._encoder.spec
+        return encoder_pb2.ModelInfo(
+            model_version=spec.version,
+            attributes=[encoder_pb2.Attribute(name=a.name, values=a.values) for a in spec.vocabulary.attributes],
+            attribute_dim=spec.attribute_dim,
+            whole_dim=spec.whole_dim,
+            outfit_dim=spec.outfit_whole_dim,
+            image_size=spec.image_size,
+        )
+
+    def _decode_all(self, blobs: list[bytes]) -> np.ndarray:
+        if not blobs:
+            raise InvalidArgument.for_field("images", "at least one image is needed")
+        if len(blobs) > self._max_images:
+            raise InvalidArgument.for_field("images", f"at most {self._max_images} images per call, got {len(blobs)}")
+        size = self._encoder.spec.image_size
+        decoded, violations = [], []
+        for i, blob in enumerate(blobs):
+            if len(blob) > self._max_image_bytes:
+                violations.append(FieldViolation(f"images[{i}]", f"is {len(blob)} bytes; the limit is {self._max_image_bytes}"))
+                continue
+            try:
+                decoded.append(self._decode_image(blob, size))
+            except InvalidArgument as exc:
+                violations.append(FieldViolation(f"images[{i}]", str(exc)))
+        if violations:
+            summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
+            raise InvalidArgument(summary, violations)
+        return np.stack(decoded)

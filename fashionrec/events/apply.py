@@ -1,0 +1,199 @@
+"""Applies a batch of decoded catalog events to the index: the encoder's side of ingest.
+
+Per batch: read the stored `updated_at` of the batch's SKUs and drop events
+older than what is stored (or than an earlier event of the same SKU in the
+batch); decode the upserts' images concurrently and encode them in one device
+batch; then run the writes in stream order, consecutive events of one kind
+as one bulk call, so per-SKU order holds. An event that can never be applied
+(image does not decode, unknown category or label value, patch of an item
+that is not indexed) is returned as Rejected for the dead-letter topic; an
+unreachable index raises Unavailable so the worker retries the batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+import numpy as np
+from opentelemetry import trace
+
+from fashionrec.artifact import ModelSpec
+from fashionrec.errors import InvalidArgument
+from fashionrec.events.ingest import ReceivedEvent, Rejected
+from fashionrec.index import CatalogIndex, IndexedItem, Item, ItemPatch
+from fashionrec.index.schema import check_item
+from fashionrec.telemetry.metrics import IngestMetrics
+from fashionrec.v1.catalog_pb2 import ItemUpsert
+
+
+class EncodedImages(Protocol):
+    whole: np.ndarray  # (B, whole_dim)
+    outfit: np.ndarray  # (B, outfit_whole_dim)
+    labels: np.ndarray  # (B, n_attributes) predicted value index
+
+
+class ImageEncoder(Protocol):
+    spec: ModelSpec
+    device: object
+
+    def encode(self, images: np.ndarray) -> EncodedImages: ...
+
+
+ImageDecoder = Callable[[bytes, int], np.ndarray]
+
+
+def read_image_uri(uri: str, image_root: Path | None) -> bytes:
+    """The bytes behind an image URI: file:// or a plain path (relative to image_root)."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise InvalidArgument.for_field("image_uri", f"scheme {parsed.scheme!r} is not supported; use file://")
+    path = Path(parsed.path if parsed.scheme else uri)
+    if not path.is_absolute() and image_root is not None:
+        path = image_root / path
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidArgument.for_field("image_uri", f"cannot read {path}: {exc.strerror}") from None
+
+
+def _timestamp(received: ReceivedEvent) -> float:
+    stamp = received.event.updated_at
+    return stamp.seconds + stamp.nanos / 1e9
+
+
+class IndexApplier:
+    def __init__(
+        self,
+        index: CatalogIndex,
+        encoder: ImageEncoder,
+        decode_image: ImageDecoder,
+        metrics: IngestMetrics,
+        tracer: trace.Tracer,
+        version: str | None = None,
+        image_root: Path | None = None,
+        decode_threads: int = 4,
+    ) -> None:
+        self._index = index
+        self._encoder = encoder
+        self._decode_image = decode_image
+        self._metrics = metrics
+        self._tracer = tracer
+        self._version = version
+        self._image_root = image_root
+        self._pool = ThreadPoolExecutor(max_workers=decode_threads, thread_name_prefix="decode")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def apply(self, batch: Sequence[ReceivedEvent]) -> list[Rejected]:
+        version = self._version or self._index.live_version()
+        fresh = self._drop_stale(batch, version)
+        rejected: list[Rejected] = []
+        items = self._encode_upserts([r for r in fresh if r.kind == "upsert"], rejected)
+        rejected_ids = {id(r.received) for r in rejected}
+        runnable = [r for r in fresh if id(r) not in rejected_ids]
+        started = time.perf_counter()
+        start_ns = time.time_ns()
+        for kind, group in itertools.groupby(runnable, key=lambda r: r.kind):
+            events = list(group)
+            if kind == "upsert":
+                self._index.upsert([items[id(r)] for r in events], version)
+            elif kind == "patch":
+                missing = set(self._index.patch([_patch(r) for r in events], version))
+                rejected += [Rejected(r, "unknown_sku", f"patch for {r.event.sku!r}, which is not indexed")
+                             for r in events if r.event.sku in missing]
+            elif kind == "delete":
+                self._index.delete([r.event.sku for r in events], version)
+        self._metrics.stage_latency.labels(stage="upsert").observe(time.perf_counter() - started)
+        self._stage_spans("index.write", runnable, start_ns)
+        return rejected
+
+    def _drop_stale(self, batch: Sequence[ReceivedEvent], version: str) -> list[ReceivedEvent]:
+        latest = self._index.updated_at(sorted({r.event.sku for r in batch}), version)
+        fresh = []
+        for received in batch:
+            stamp = _timestamp(received)
+            if stamp < latest.get(received.event.sku, float("-inf")):
+                self._metrics.skipped.labels(type=received.kind).inc()
+                received.span.set_attribute("fashionrec.skipped", "older than the stored item")
+                continue
+            latest[received.event.sku] = stamp
+            fresh.append(received)
+        return fresh
+
+    def _encode_upserts(self, upserts: list[ReceivedEvent], rejected: list[Rejected]) -> dict[int, IndexedItem]:
+        if not upserts:
+            return {}
+        spec = self._encoder.spec
+        start_ns, started = time.time_ns(), time.perf_counter()
+        decoded = list(self._pool.map(lambda r: self._load_image(r.event.upsert, spec.image_size), upserts))
+        self._stage_spans("image.decode", upserts, start_ns)
+        self._metrics.stage_latency.labels(stage="decode").observe(time.perf_counter() - started)
+        good = []
+        for received, result in zip(upserts, decoded):
+            if isinstance(result, InvalidArgument):
+                rejected.append(Rejected(received, "image_undecodable", str(result)))
+            else:
+                good.append((received, result))
+        if not good:
+            return {}
+        start_ns, started = time.time_ns(), time.perf_counter()
+        encoded = self._encoder.encode(np.stack([image for _, image in good]))
+        self._stage_spans("model.encode", [r for r, _ in good], start_ns)
+        self._metrics.stage_latency.labels(stage="encode").observe(time.perf_counter() - started)
+        self._metrics.encoded_images.labels(device=str(self._encoder.device)).inc(len(good))
+        items: dict[int, IndexedItem] = {}
+        for row, (received, _) in enumerate(good):
+            entry = IndexedItem(_item(received, spec, encoded.labels[row]), encoded.whole[row], encoded.outfit[row])
+            try:
+                items[id(received)] = check_item(spec, entry, "upsert")
+            except InvalidArgument as exc:
+                rejected.append(Rejected(received, "invalid_item", str(exc)))
+        return items
+
+    def _load_image(self, upsert: ItemUpsert, size: int) -> np.ndarray | InvalidArgument:
+        try:
+            if upsert.WhichOneof("image") == "image_uri":
+                data = read_image_uri(upsert.image_uri, self._image_root)
+            else:
+                data = upsert.image_bytes
+            return self._decode_image(data, size)
+        except InvalidArgument as exc:
+            return exc
+
+    def _stage_spans(self, name: str, events: Sequence[ReceivedEvent], start_ns: int) -> None:
+        """One span per event for a stage that ran batched, so each event's trace shows it."""
+        end_ns = time.time_ns()
+        for received in events:
+            context = trace.set_span_in_context(received.span)
+            self._tracer.start_span(name, context=context, start_time=start_ns).end(end_time=end_ns)
+
+
+def _item(received: ReceivedEvent, spec: ModelSpec, predicted: np.ndarray) -> Item:
+    event, upsert = received.event, received.event.upsert
+    return Item(
+        sku=event.sku,
+        category=upsert.category,
+        labels=dict(upsert.labels),
+        predicted_labels={a.name: a.values[int(v)] for a, v in zip(spec.vocabulary.attributes, predicted)},
+        title=upsert.title,
+        brand=upsert.brand,
+        price=upsert.price,
+        currency=upsert.currency,
+        in_stock=upsert.in_stock,
+        updated_at=_timestamp(received),
+        image_uri=upsert.image_uri,
+    )
+
+
+def _patch(received: ReceivedEvent) -> ItemPatch:
+    patch = received.event.patch
+    fields = {name: getattr(patch, name) for name in ("price", "currency", "in_stock", "title", "brand")
+              if patch.HasField(name)}
+    return ItemPatch(sku=received.event.sku, updated_at=_timestamp(received), **fields)
