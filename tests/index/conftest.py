@@ -42,12 +42,27 @@ def items(artifact: ModelArtifact) -> list[IndexedItem]:
     return synthetic_items(artifact, CATALOG_SIZE, seed=0)
 
 
-@pytest.fixture
-def index(store: VectorStore, artifact: ModelArtifact, items: list[IndexedItem]) -> CatalogIndex:
-    """A catalog of CATALOG_SIZE items in version v1, live."""
+def _load(store: VectorStore, artifact: ModelArtifact, items: list[IndexedItem]) -> CatalogIndex:
     index = CatalogIndex(store, max_k=MAX_K)
     index.create_version(artifact)
     index.set_live("v1")
     index.upsert(items)
     index.optimize()
     return index
+
+
+@pytest.fixture
+def index(store: VectorStore, artifact: ModelArtifact, items: list[IndexedItem]) -> CatalogIndex:
+    """A fresh catalog of CATALOG_SIZE items in version v1, live: for tests that write."""
+    return _load(store, artifact, items)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_index(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    artifact: ModelArtifact, items: list[IndexedItem],
+) -> Iterator[CatalogIndex]:
+    """The same catalog shared by a module's tests that only read (or are refused before writing)."""
+    store = make_store(request.param, tmp_path_factory.mktemp("qdrant"))
+    yield _load(store, artifact, items)
+    store.close()
