@@ -25,17 +25,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from fashionrec.data import queries
 from fashionrec.data.catalog import Catalog
 from fashionrec.model import losses
 from fashionrec.model.adde import ADDE, ADDEConfig
 from fashionrec.model.checkpoint import (TRAINING_STATE_FILE, load_training_state, save_model,
                                          save_training_state, weights_digest)
 from fashionrec.model.device import autocast, prepare_model, to_layout
-from fashionrec.model.evaluation import manipulation_hit_rate, top_k
+from fashionrec.model.evaluation import evaluate_manipulation, evaluate_outfits, model_embeddings
 from fashionrec.model.images import normalise, resize_uint8
 from fashionrec.model.inference import encode_tensor
 from fashionrec.model.memory import manipulation_indicator
 from fashionrec.model.sampling import ManipulationSampler, labelled_batches, outfit_batches
+from fashionrec.vocab import UNKNOWN
 
 STAGES = ("pretrain", "memory", "manipulation", "outfit")
 
@@ -94,6 +96,7 @@ class _Run:
         self.model: ADDE = prepare_model(ADDE(catalog.vocabulary, config.model), device)
         self.category = self.model.category_position
         self.validation: dict[str, float] = {}
+        self._val_queries: list[queries.ManipulationQuery] | None = None
         self.started = time.monotonic()
         self.prior_seconds = 0.0
 
@@ -128,34 +131,19 @@ class _Run:
     def val_accuracy(self) -> float:
         enc = self.encode(self.val_rows)
         truth = self.labels_np[self.val_rows]
-        known = truth != -1
+        known = truth != UNKNOWN
         return float((enc.labels == truth)[known].mean())
 
     def val_manipulation(self) -> float:
-        sampler = ManipulationSampler(self.labels_np, self.val_rows)
-        q = sampler.sample(min(self.config.validation_queries, len(self.val_rows)), np.random.default_rng(12345))
-        enc = self.encode(self.val_rows)
-        position = {int(r): i for i, r in enumerate(self.val_rows)}
-        ref = np.array([position[int(r)] for r in q.reference])
-        indicator = manipulation_indicator(torch.as_tensor(self.labels_np[q.reference]), torch.as_tensor(q.target),
-                                           self.model.vocabulary)
-        with torch.no_grad():
-            query = self.model.memory.manipulate(torch.as_tensor(enc.whole[ref], device=self.device),
-                                                 indicator.to(self.device)).float().cpu().numpy()
-        ranked = top_k(query, enc.whole, 30, exclude=ref)
-        return manipulation_hit_rate(self.labels_np[self.val_rows][ranked], q.target, 30)
+        if self._val_queries is None:
+            self._val_queries = queries.manipulation_queries(self.catalog, "val", self.config.seed,
+                                                             max_queries=self.config.validation_queries)
+        emb = model_embeddings(self.model, self.images, self.device, rows=self.val_rows)
+        return evaluate_manipulation(emb, self.catalog, "val", self._val_queries).get("hit@30", 0.0)
 
     def val_fitb(self, chunks: torch.Tensor) -> float:
-        outfits = [o.items for o in self.catalog.outfits_of("val")]
-        batches = outfit_batches(outfits, self.labels_np[:, self.category], self.val_rows, 256, 3,
-                                 np.random.default_rng(12345))
-        correct, total = 0, 0
-        with torch.no_grad():
-            for b in batches:
-                d = self.outfit_distances(chunks, b)
-                correct += int((d.argmin(1) == 0).sum())
-                total += len(d)
-        return correct / max(total, 1)
+        emb = model_embeddings(self.model, self.images, self.device, chunks=chunks)
+        return evaluate_outfits(emb, self.catalog, "val", self.config.seed, ks=(10,)).get("fitb", 0.0)
 
     # -- stages ----------------------------------------------------------------------------
     def pretrain_step(self, rows: np.ndarray) -> torch.Tensor:
