@@ -91,12 +91,8 @@ def write(catalog: Catalog, directory: Path, seed: int = 0, variant: str = "disj
             {"set_id": o.outfit_id,
              "items": [{"item_id": catalog.items[r].sku, "index": i + 1}
                        for i, r in enumerate(o.items)]} for o in outfits])
-        write_json(directory / variant / f"fill_in_blank_{name}.json", [
-            {"question": [address[r] for r in f.context],
-             "answers": [address[r] for r in f.candidates],
-             "blank_position": f.blank_position + 1}
-            for f in q.fitb_questions(catalog, split, seed)
-            if all(r in address for r in f.candidates)])
+        write_json(directory / variant / f"fill_in_blank_{name}.json",
+                   _fitb_records(catalog, split, seed, address))
         lines = [f"{c.label} " + " ".join(address[r] for r in c.items)
                  for c in _compatibility(catalog, split, seed, address)]
         (directory / variant / f"compatibility_{name}.txt").write_text(
@@ -274,6 +270,23 @@ def _item_meta(path: Path, line: int, key: str, meta: dict) -> ItemMeta:
                         in_stock=bool(own.get("in_stock", True)))
     except (TypeError, ValueError) as exc:
         raise MalformedFile(path, line, f"item {key!r}: {exc}") from None
+
+
+def _fitb_records(catalog: Catalog, split: str, seed: int, address: dict[int, str]
+                  ) -> list[dict[str, Any]]:
+    """FITB questions addressed as Polyvore does: the question's items and the right answer
+    through the question's outfit, the wrong answers through any outfit of theirs."""
+    records = []
+    for f in q.fitb_questions(catalog, split, seed):
+        slots = [f"{f.outfit_id}_{i + 1}" for i in range(len(f.context) + 1)]
+        wrong = [r for i, r in enumerate(f.candidates) if i != f.answer]
+        if not all(r in address for r in wrong):
+            continue
+        answers = [address[r] for r in wrong]
+        answers.insert(f.answer, slots[f.blank_position])
+        records.append({"question": slots[:f.blank_position] + slots[f.blank_position + 1:],
+                        "answers": answers, "blank_position": f.blank_position + 1})
+    return records
 
 
 def _compatibility(catalog: Catalog, split: str, seed: int, address: dict[int, str]
