@@ -36,21 +36,23 @@ class ExactCatalog:
         self._chunks = _unit_rows(self._whole.reshape(len(self._items), n, d))
         self._outfit = np.stack([e.outfit for e in self._items]).astype(np.float64).reshape(len(self._items), n, -1)
         self._category = np.array([spec.categories.index(e.item.category) for e in self._items])
+        self._categories = np.array([e.item.category for e in self._items])
+        self._brands = np.array([e.item.brand for e in self._items])
+        self._prices = np.array([e.item.price for e in self._items])
+        self._in_stock = np.array([e.item.in_stock for e in self._items])
 
     def _mask(self, filters: Filters, exclude: Sequence[str]) -> np.ndarray:
         mask = np.ones(len(self._items), dtype=bool)
-        for i, e in enumerate(self._items):
-            it = e.item
-            if filters.categories and it.category not in filters.categories:
-                mask[i] = False
-            if filters.brands and it.brand not in filters.brands:
-                mask[i] = False
-            if filters.min_price is not None and it.price < filters.min_price:
-                mask[i] = False
-            if filters.max_price is not None and it.price > filters.max_price:
-                mask[i] = False
-            if filters.in_stock is not None and it.in_stock != filters.in_stock:
-                mask[i] = False
+        if filters.categories:
+            mask &= np.isin(self._categories, list(filters.categories))
+        if filters.brands:
+            mask &= np.isin(self._brands, list(filters.brands))
+        if filters.min_price is not None:
+            mask &= self._prices >= filters.min_price
+        if filters.max_price is not None:
+            mask &= self._prices <= filters.max_price
+        if filters.in_stock is not None:
+            mask &= self._in_stock == filters.in_stock
         for sku in exclude:
             mask[self._row[sku]] = False
         return mask
@@ -79,9 +81,8 @@ class ExactCatalog:
                 query -= self._artifact.prototypes[:, vocab.global_index(change.attribute, current)]
         mask = self._mask(filters, [sku])
         if require_predicted_target:
-            for i, e in enumerate(self._items):
-                if any(e.item.predicted_labels.get(c.attribute) != c.value for c in changes):
-                    mask[i] = False
+            for c in changes:
+                mask &= np.array([e.item.predicted_labels.get(c.attribute) == c.value for e in self._items])
         return self._top(self._cos_whole(query), mask, k)
 
     def similar_by(self, sku: str, weights: Mapping[str, float], filters: Filters, k: int) -> list[tuple[str, float]]:
