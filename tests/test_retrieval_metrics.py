@@ -1,0 +1,89 @@
+"""fashionrec.metrics on hand-made rankings whose values are worked out by hand.
+
+(Named test_retrieval_metrics.py, not test_metrics.py: tests/telemetry/test_metrics.py
+already owns that module name, and the tests directories are not packages.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fashionrec import metrics
+from fashionrec.errors import InvalidArgument
+
+# Five gallery items, two attributes each.
+GALLERY = np.array([[0, 0], [0, 1], [1, 0], [1, 1], [2, 1]])
+
+
+def test_manipulation_hit_rate() -> None:
+    ranking = np.array([[0, 1, 2], [4, 3, 2], [0, 2, 1]])
+    targets = np.array([[1, 1], [1, 1], [2, 1]])
+    # Query 0 finds [1, 1] nowhere in its top 3; query 1 at rank 2; query 2 never.
+    assert metrics.manipulation_hit_rate(ranking, GALLERY, targets, k=1) == 0.0
+    assert metrics.manipulation_hit_rate(ranking, GALLERY, targets, k=2) == pytest.approx(1 / 3)
+    assert metrics.manipulation_hit_rate(ranking, GALLERY, targets, k=3) == pytest.approx(1 / 3)
+
+
+def test_unknown_must_match_unknown() -> None:
+    gallery = np.array([[0, -1], [0, 1]])
+    assert metrics.manipulation_hit_rate(np.array([[0]]), gallery, np.array([[0, -1]]), 1) == 1.0
+    assert metrics.manipulation_hit_rate(np.array([[1]]), gallery, np.array([[0, -1]]), 1) == 0.0
+
+
+def test_manipulation_ndcg_by_hand() -> None:
+    # Target [1, 1]; ranked items agree on 1/2, 2/2 attributes.
+    ranking = np.array([[2, 3]])
+    dcg = (2 ** 0.5 - 1) / math.log2(2) + (2 ** 1.0 - 1) / math.log2(3)
+    ideal = 1 / math.log2(2) + 1 / math.log2(3)
+    assert metrics.manipulation_ndcg(ranking, GALLERY, np.array([[1, 1]]), 2) == \
+        pytest.approx(dcg / ideal)
+
+
+def test_ndcg_uses_the_best_ordering_of_the_gains() -> None:
+    assert metrics.ndcg_at_k(np.array([[1.0, 0.0, 0.0]]), 3) == 1.0
+    expected = (1 / math.log2(3)) / 1.0
+    assert metrics.ndcg_at_k(np.array([[0.0, 1.0, 0.0]]), 3) == pytest.approx(expected)
+    assert metrics.ndcg_at_k(np.array([[0.0, 0.0]]), 2) == 0.0
+
+
+def test_average_precision_by_hand() -> None:
+    relevant = np.array([[True, False, True, False], [False, True, False, False]])
+    # Query 0: (1/1 + 2/3) / min(3, 4); query 1: (1/2) / min(1, 4).
+    expected = ((1 + 2 / 3) / 3 + 0.5 / 1) / 2
+    assert metrics.mean_average_precision_at_k(relevant, np.array([3, 1]), 4) == \
+        pytest.approx(expected)
+    # R = 0 has no AP and is left out.
+    assert metrics.mean_average_precision_at_k(relevant, np.array([3, 0]), 4) == \
+        pytest.approx((1 + 2 / 3) / 3)
+
+
+def test_conditional_map_counts_relevant_items_in_the_gallery() -> None:
+    # Condition on attribute 1; query value 1 is held by items 1, 3, 4.
+    ranking = np.array([[3, 0, 1]])
+    expected = (1 / 1 + 2 / 3) / 3
+    assert metrics.conditional_map_at_k(ranking, GALLERY, np.array([1]), 1, 3) == \
+        pytest.approx(expected)
+
+
+def test_fitb_accuracy() -> None:
+    scores = np.array([[0.1, 0.9, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0]])
+    assert metrics.fitb_accuracy(scores, np.array([1, 2, 1])) == pytest.approx(1 / 3)
+
+
+def test_recall_at_k() -> None:
+    ranking = np.array([[5, 7, 9], [1, 2, 3]])
+    assert metrics.recall_at_k(ranking, np.array([7, 4]), 1) == 0.0
+    assert metrics.recall_at_k(ranking, np.array([7, 4]), 2) == 0.5
+    assert metrics.recall_at_k(ranking, np.array([7, 3]), 3) == 1.0
+
+
+def test_bad_shapes_are_refused() -> None:
+    with pytest.raises(InvalidArgument, match="k"):
+        metrics.recall_at_k(np.array([[1, 2]]), np.array([1]), 3)
+    with pytest.raises(InvalidArgument, match="ranking"):
+        metrics.recall_at_k(np.array([1, 2]), np.array([1]), 1)
+    with pytest.raises(InvalidArgument, match="scores"):
+        metrics.fitb_accuracy(np.zeros((2, 4)), np.zeros(3))
