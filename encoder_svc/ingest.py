@@ -57,6 +57,9 @@ class IngestThread:
             _log.exception("ingest worker stopped on an error; uncommitted events will be redelivered")
             raise
 
+    def assigned_partitions(self) -> int:
+        return self._worker.assigned_partitions()
+
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()

@@ -4,6 +4,7 @@ topic per test, and an embedded Qdrant engine directory per test."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,10 @@ import pytest
 from fashionrec.config import KafkaSettings
 from fashionrec.embedded import EmbeddedBroker
 from fashionrec.events.kafka import ensure_topics
+
+REPO = Path(__file__).resolve().parents[1]
+# The shipped model; FASHIONREC_TEST_MODEL points the suite at another one.
+MODEL_DIR = Path(os.environ.get("FASHIONREC_TEST_MODEL", REPO / "models" / "adde-synthetic"))
 
 # Joins a consumer group in about a second on Tansu (it holds JoinGroup for
 # half the session timeout).
@@ -50,3 +55,9 @@ def topic(kafka_settings: KafkaSettings) -> str:
 def qdrant_dir(tmp_path: Path) -> Path:
     """A directory for an embedded Qdrant engine shard, removed after the test."""
     return tmp_path / "qdrant"
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    assert (MODEL_DIR / "config.json").exists(), f"no model at {MODEL_DIR}"
+    return MODEL_DIR

@@ -108,6 +108,10 @@ class IngestWorker:
         finally:
             self._consumer.close(autocommit=False)
 
+    def assigned_partitions(self) -> int:
+        """How many partitions this member owns now (0 before it joined the group)."""
+        return len(self._consumer.assignment())
+
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Polls one batch and processes it to a commit; returns the number of records."""
         polled = self._consumer.poll(timeout_ms=self._poll_timeout_ms)

@@ -13,13 +13,14 @@ def test_help_lists_subcommands() -> None:
     assert "dev" in result.stdout
 
 
-def test_dev_once_starts_the_embedded_stack_and_reports_ready(tmp_path: Path) -> None:
-    result = _fashionrec("dev", "--once", "--grpc-port", "0", "--data-dir", str(tmp_path / "dev"), timeout=120)
+def test_dev_once_starts_the_embedded_stack_and_reports_ready(tmp_path: Path, model_dir: Path) -> None:
+    result = _fashionrec("dev", "--once", "--grpc-port", "0", "--metrics-port", "0", "--model", str(model_dir),
+                         "--data-dir", str(tmp_path / "dev"), timeout=180)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1] == "fashionrec dev: ready"
     assert any(line.startswith("kafka    127.0.0.1:") for line in lines)
-    assert any("fashionrec.v1.RetrievalService" in line for line in lines)
+    assert any(line.startswith("grpc     127.0.0.1:") and "RetrievalService" in line for line in lines)
 
 
 def test_bad_environment_is_rejected_at_start_up(tmp_path: Path) -> None:

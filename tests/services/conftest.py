@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,20 +14,10 @@ from fashionrec.cli.dev import Stack, embedded_stack
 from fashionrec.data.catalog import Catalog, generate_catalog
 from fashionrec.events import kafka
 from fashionrec.events.publish import catalog_items, publish, upsert_event
+from tests.helpers import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
-# The shipped model; FASHIONREC_TEST_MODEL points the suite at another one.
-MODEL_DIR = Path(os.environ.get("FASHIONREC_TEST_MODEL", REPO / "models" / "adde-synthetic"))
 CATALOG_ITEMS = 240
 
-
-def wait_for(condition, timeout_s: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +26,9 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture(scope="session")
-def stack(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    assert (MODEL_DIR / "config.json").exists(), f"no model at {MODEL_DIR}"
+def stack(catalog: Catalog, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     args = argparse.Namespace(data_dir=tmp_path_factory.mktemp("stack"), grpc_port=0, metrics_port=0,
-                              model=MODEL_DIR, fresh=False)
+                              model=model_dir, fresh=False)
     with embedded_stack(args) as running:
         producer = kafka.producer(running.kafka)
         now = time.time()
