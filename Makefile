@@ -19,11 +19,13 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# The deploy tests run a real Prometheus; Debian's package provides it and promtool.
 test: $(STAMP)
+	sh deploy/install-prometheus.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(VENV)/bin/fashionrec dev $(ARGS)
+	$(VENV)/bin/fashionrec demo $(ARGS)
 
 protos: $(STAMP)
 	$(PY) -m fashionrec.protogen

@@ -1,0 +1,107 @@
+"""`fashionrec query manipulate|similar|outfit`: a gRPC client for people, printing a table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+_ADDRESS_HELP = "gRPC address of the services (default: 127.0.0.1:50051)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("query", help="ask the running services (manipulate, similar, outfit)")
+    parser.add_argument("--address", default="127.0.0.1:50051", help=_ADDRESS_HELP)
+    parser.add_argument("--token", default="", help="bearer token, when the services require one")
+    parser.add_argument("--timeout", type=float, default=10.0, help="deadline in seconds")
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    manipulate = kinds.add_parser("manipulate", help="this item, but with other attribute values")
+    _add_item(manipulate)
+    manipulate.add_argument("--change", action="append", required=True, metavar="ATTR=VALUE",
+                            help="e.g. color=red; repeat for several")
+    manipulate.add_argument("--require-predicted", action="store_true",
+                            help="keep only results predicted to have the new values")
+
+    similar = kinds.add_parser("similar", help="items like this one in some attributes")
+    _add_item(similar)
+    similar.add_argument("--weight", action="append", required=True, metavar="ATTR=WEIGHT",
+                         help="e.g. pattern=1; repeat for a weighted mix")
+
+    outfit = kinds.add_parser("outfit", help="what completes this outfit")
+    outfit.add_argument("--sku", action="append", required=True, help="an outfit item; repeat")
+    outfit.add_argument("--target", required=True, help="category to complete with, e.g. sneakers")
+
+    for sub in (manipulate, similar, outfit):
+        sub.add_argument("-k", type=int, default=10, help="number of results")
+        sub.add_argument("--category", action="append", default=[], help="filter: category (repeatable)")
+        sub.add_argument("--brand", action="append", default=[], help="filter: brand (repeatable)")
+        sub.add_argument("--min-price", type=float, default=None)
+        sub.add_argument("--max-price", type=float, default=None)
+        sub.add_argument("--in-stock", action="store_true", help="filter: only items in stock")
+    parser.set_defaults(handler=run)
+
+
+def _add_item(parser: argparse.ArgumentParser) -> None:
+    item = parser.add_mutually_exclusive_group(required=True)
+    item.add_argument("--sku", help="the query item's SKU")
+    item.add_argument("--image", type=argparse.FileType("rb"), help="a photo (JPEG, PNG, WebP)")
+
+
+def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name or not rest:
+            raise SystemExit(f"fashionrec query: {flag} takes ATTR=VALUE, not {value!r}")
+        out.append((name, rest))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import grpc
+
+    from fashionrec.interceptors import field_violations
+    from fashionrec.v1 import common_pb2, outfit_pb2, outfit_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
+
+    filters = common_pb2.Filters(categories=args.category, brands=args.brand, min_price=args.min_price,
+                                 max_price=args.max_price, in_stock=True if args.in_stock else None)
+    metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
+    with grpc.insecure_channel(args.address) as channel:
+        try:
+            if args.kind == "outfit":
+                reply = outfit_pb2_grpc.OutfitServiceStub(channel).Complete(outfit_pb2.CompleteRequest(
+                    outfit_skus=args.sku, target_category=args.target, filters=filters, k=args.k),
+                    timeout=args.timeout, metadata=metadata)
+            else:
+                item = common_pb2.ItemRef(sku=args.sku) if args.sku else common_pb2.ItemRef(image=args.image.read())
+                stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
+                if args.kind == "manipulate":
+                    changes = [common_pb2.AttributeChange(attribute=a, value=v) for a, v in _pairs(args.change, "--change")]
+                    reply = stub.Manipulate(retrieval_pb2.ManipulateRequest(
+                        item=item, changes=changes, filters=filters, k=args.k,
+                        require_predicted_target=args.require_predicted), timeout=args.timeout, metadata=metadata)
+                else:
+                    weights = [retrieval_pb2.AttributeWeight(attribute=a, weight=float(w))
+                               for a, w in _pairs(args.weight, "--weight")]
+                    reply = stub.SimilarBy(retrieval_pb2.SimilarByRequest(
+                        item=item, weights=weights, filters=filters, k=args.k), timeout=args.timeout, metadata=metadata)
+        except grpc.RpcError as exc:
+            print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+            for field, description in field_violations(exc):
+                print(f"  {field}: {description}", file=sys.stderr)
+            return 1
+    print(format_hits(reply))
+    return 0
+
+
+def format_hits(reply: "object") -> str:
+    """A plain-text table of a SearchResponse."""
+    rows = [("#", "sku", "score", "category", "color", "pattern", "price", "stock")]
+    for rank, hit in enumerate(reply.hits, 1):  # type: ignore[attr-defined]
+        labels = {**hit.item.predicted_labels, **hit.item.labels}
+        rows.append((str(rank), hit.sku, f"{hit.score:.4f}", hit.item.category, labels.get("color", ""),
+                     labels.get("pattern", ""), f"{hit.item.price:.2f} {hit.item.currency}",
+                     "yes" if hit.item.in_stock else "no"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines + [f"model {reply.model_version}, {len(reply.hits)} results"])  # type: ignore[attr-defined]
