@@ -56,8 +56,8 @@ class LossWeights:
 class TrainConfig:
     model: ADDEConfig = field(default_factory=ADDEConfig)
     weights: LossWeights = field(default_factory=LossWeights)
-    pretrain_epochs: int = 12
-    manipulation_epochs: int = 8
+    pretrain_epochs: int = 8
+    manipulation_epochs: int = 4
     outfit_epochs: int = 20
     batch_size: int = 128
     triplets_per_batch: int = 48

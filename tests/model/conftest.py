@@ -43,3 +43,29 @@ def make_catalog(n: int = 96, size: int = 16, seed: int = 0) -> Catalog:
 @pytest.fixture(scope="session")
 def tiny_catalog() -> Catalog:
     return make_catalog()
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """A model and schedule small enough to train on the tiny catalog in a few seconds."""
+    from fashionrec.model.adde import ADDEConfig
+    from fashionrec.model.backbone import BackboneConfig
+    from fashionrec.model.outfit import OutfitConfig
+    from fashionrec.model.training import TrainConfig
+
+    model = ADDEConfig(attribute_dim=8, hidden_dim=16, image_size=16,
+                       backbone=BackboneConfig(width=4, blocks=(1, 1)),
+                       outfit=OutfitConfig(outfit_dim=4, category_embedding_dim=4, hidden_dim=8))
+    return TrainConfig(model=model, pretrain_epochs=2, manipulation_epochs=2, outfit_epochs=2, batch_size=32,
+                       triplets_per_batch=8, validation_queries=50, threads=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tiny_catalog, tiny_config):
+    import torch
+
+    from fashionrec.model.training import train
+
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    train(tiny_catalog, out, tiny_config, torch.device("cpu"), progress=False, log=lambda _: None)
+    return out

@@ -1,0 +1,72 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from fashionrec.artifact import load_artifact
+from fashionrec.model import training
+from fashionrec.model.checkpoint import TRAINING_STATE_FILE, load_model, save_training_state
+from fashionrec.model.training import train
+
+
+class _Stop(Exception):
+    """Stands for the run being killed mid-stage."""
+
+
+def test_training_writes_an_artifact_the_services_can_read(tiny_model_dir, tiny_catalog):
+    artifact = load_artifact(tiny_model_dir)
+    spec = artifact.spec
+    assert spec.version.startswith("tiny-")
+    assert spec.vocabulary == tiny_catalog.vocabulary
+    assert artifact.prototypes.shape == (3 * 8, 8)
+    assert artifact.outfit_weights.shape == (3, 3, 3)
+    np.testing.assert_allclose(artifact.outfit_weights.sum(-1), 1.0, rtol=1e-5)
+    assert not (tiny_model_dir / TRAINING_STATE_FILE).exists()
+    model, _ = load_model(tiny_model_dir)
+    np.testing.assert_array_equal(model.memory.weight.detach().numpy(), artifact.prototypes)
+    assert "memory.weight" in load_file(str(tiny_model_dir / "weights.safetensors"))
+
+
+def test_memory_stays_block_diagonal_after_training(tiny_model_dir):
+    model, _ = load_model(tiny_model_dir)
+    off = model.memory.off_block().abs().sum().item()
+    assert off < 0.05 * model.memory.weight.abs().sum().item()
+
+
+def test_a_stopped_run_resumes_to_the_same_model(tmp_path, tiny_catalog, tiny_config, monkeypatch):
+    config = tiny_config
+    device = torch.device("cpu")
+    whole = train(tiny_catalog, tmp_path / "whole", config, device, progress=False, log=lambda _: None)
+
+    calls = {"n": 0}
+    original = training._Run.val_manipulation
+
+    def stop_in_stage_three(self):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise _Stop
+        return original(self)
+
+    monkeypatch.setattr(training._Run, "val_manipulation", stop_in_stage_three)
+    with pytest.raises(_Stop):
+        train(tiny_catalog, tmp_path / "resumed", config, device, progress=False, log=lambda _: None)
+    assert (tmp_path / "resumed" / TRAINING_STATE_FILE).exists()
+    monkeypatch.setattr(training._Run, "val_manipulation", original)
+    logged = []
+    resumed = train(tiny_catalog, tmp_path / "resumed", config, device, progress=False, log=logged.append)
+    assert logged[0] == "resuming at stage manipulation, epoch 1"
+    a = load_file(str(tmp_path / "whole" / "weights.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "weights.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key])
+    assert whole.version.split("-")[-1] == resumed.version.split("-")[-1]
+
+
+def test_a_saved_state_from_other_settings_is_refused(tmp_path, tiny_catalog, tiny_config):
+    other = dataclasses.replace(tiny_config, seed=5)
+    save_training_state(tmp_path, {"config": dataclasses.asdict(other)})
+    with pytest.raises(ValueError, match="other settings"):
+        train(tiny_catalog, tmp_path, tiny_config, torch.device("cpu"), progress=False, log=lambda _: None)
