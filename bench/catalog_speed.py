@@ -1,0 +1,38 @@
+"""How fast the synthetic catalog is generated (rendering and outfits, not the disk write).
+
+    python bench/catalog_speed.py [--items 4000] [--image-size 64] [--repeats 3]
+
+Prints items/s per run and the best; the machine is shared, so the best run is the
+figure to quote (with the core count printed beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from fashionrec.data import generate_catalog
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=4000)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rates = []
+    for run in range(args.repeats):
+        start = time.perf_counter()
+        catalog = generate_catalog(args.items, args.seed + run, args.image_size)
+        seconds = time.perf_counter() - start
+        rates.append(args.items / seconds)
+        print(f"run {run + 1}: {args.items} items, {len(catalog.outfits)} outfits, "
+              f"{seconds:.2f} s, {rates[-1]:.0f} items/s")
+    print(f"best {max(rates):.0f} items/s at {args.image_size}x{args.image_size} "
+          f"({os.cpu_count()} cores visible, load average {os.getloadavg()[0]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
