@@ -161,7 +161,11 @@ def _classic_placket(u: np.ndarray, v: np.ndarray, styles: np.ndarray) -> np.nda
 
 def _upper_body(u, v, sleeve, neck, top: float, hem: np.ndarray | float, half_width: float,
                 reach_scale: float = 1.0):
-    """Torso with sleeves and a neckline; returns (mask, shade, sleeve mask, arm coordinate)."""
+    """Torso with sleeves and a neckline.
+
+    Returns the mask, the shading, the sleeves' own mask, the coordinate along the arm
+    and the sleeve reach (for cuffs).
+    """
     au = np.abs(u)
     torso = (v > top) & (v < hem) & (au < half_width + 0.05 * (v - top))
     reach = _col(_SLEEVE_REACH[sleeve] * reach_scale)
