@@ -12,7 +12,7 @@ import sys
 from fashionrec import __version__
 
 # Modules of this package that add subcommands, in --help order.
-_COMMAND_MODULES = ("dev", "catalog", "train", "eval", "demo", "query")
+_COMMAND_MODULES = ("dev", "catalog", "train", "eval", "demo", "query", "reindex")
 
 
 def build_parser() -> argparse.ArgumentParser:
