@@ -1,5 +1,6 @@
 """Fixtures for real infrastructure: one Tansu broker per test session, a fresh
-topic per test, and an embedded Qdrant engine directory per test."""
+topic per test, an embedded Qdrant engine directory per test, and the whole
+embedded stack (`fashionrec dev` in-process) fed a small synthetic catalog."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ from pathlib import Path
 
 import pytest
 
+import argparse
+import time
+
+import grpc
+
+from fashionrec.cli.dev import Stack, embedded_stack
 from fashionrec.config import KafkaSettings
+from fashionrec.data.catalog import Catalog, generate_catalog
+from fashionrec.events import kafka
+from fashionrec.events.publish import catalog_items, publish, upsert_event
 from fashionrec.embedded import EmbeddedBroker
 from fashionrec.events.kafka import ensure_topics
+from tests.helpers import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 # The shipped model; FASHIONREC_TEST_MODEL points the suite at another one.
@@ -61,3 +72,33 @@ def qdrant_dir(tmp_path: Path) -> Path:
 def model_dir() -> Path:
     assert (MODEL_DIR / "config.json").exists(), f"no model at {MODEL_DIR}"
     return MODEL_DIR
+
+
+# The embedded stack, shared by the service and CLI tests.
+CATALOG_ITEMS = 240
+
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return generate_catalog(CATALOG_ITEMS, seed=11, image_size=64)
+
+
+@pytest.fixture(scope="session")
+def stack(catalog: Catalog, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    args = argparse.Namespace(data_dir=tmp_path_factory.mktemp("stack"), grpc_port=0, metrics_port=0,
+                              model=model_dir, fresh=False)
+    with embedded_stack(args) as running:
+        producer = kafka.producer(running.kafka)
+        now = time.time()
+        publish(producer, running.kafka.catalog_topic,
+                [upsert_event(item, now) for item in catalog_items(catalog, range(len(catalog)))])
+        producer.close()
+        wait_for(lambda: running.index.count() == len(catalog), what="the catalog to be indexed")
+        yield running
+
+
+@pytest.fixture(scope="session")
+def channel(stack: Stack) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(stack.grpc_address) as ch:
+        yield ch

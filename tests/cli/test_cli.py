@@ -31,3 +31,14 @@ def test_bad_environment_is_rejected_at_start_up(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode != 0
     assert "FASHIONREC_GRPC_PORT='not-a-port': must be an integer" in result.stderr
+
+
+def test_demo_once_writes_a_picture_per_query(tmp_path: Path, model_dir: Path) -> None:
+    out = tmp_path / "demo-output"
+    result = _fashionrec("demo", "--once", "--items", "150", "--grpc-port", "0", "--metrics-port", "0",
+                         "--model", str(model_dir), "--data-dir", str(tmp_path / "dev"), "--out", str(out),
+                         timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "indexed 150 items" in result.stdout
+    assert sorted(p.name for p in out.glob("*.png")) == [
+        "1-manipulate-color-red.png", "2-similar-pattern.png", "3-complete-outfit.png"]
