@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.deploy.deploy_files import dashboard, panels
+from tests.deploy.deploy_files import dashboard, panels, rules
 from tests.deploy.prometheus_process import REPO
 
 # The panels the dashboard must show (issue: deployment and monitoring).
@@ -41,3 +41,11 @@ def test_provisioning_points_at_the_dashboard_and_prometheus() -> None:
     assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
     [source] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"]
     assert (source["type"], source["url"]) == ("prometheus", "http://prometheus:9090")
+
+
+def test_operations_doc_covers_every_panel_and_alert() -> None:
+    doc = (REPO / "docs" / "operations.md").read_text()
+    titles = [p["title"] for p in panels(dashboard())]
+    alerts = [r["alert"] for r in rules() if "alert" in r]
+    assert [t for t in titles if f"| {t} |" not in doc] == []
+    assert [a for a in alerts if f"### {a}" not in doc] == []
