@@ -1,0 +1,22 @@
+"""`fashionrec train` and `fashionrec eval` end to end on a tiny catalog directory."""
+
+import json
+
+from fashionrec.artifact import load_artifact
+from fashionrec.cli import main
+from fashionrec.data import save_catalog
+
+
+def test_train_then_eval_from_the_command_line(tmp_path, tiny_catalog, capsys):
+    data, model = tmp_path / "catalog", tmp_path / "model"
+    save_catalog(tiny_catalog, data)
+    assert main(["train", "--data", str(data), "--out", str(model), "--epochs", "1", "--outfit-epochs", "1",
+                 "--image-size", "16", "--width", "4", "--attribute-dim", "4", "--quiet",
+                 "--version", "cli-test"]) == 0
+    assert load_artifact(model).spec.version == "cli-test"
+    report_path = tmp_path / "eval.json"
+    assert main(["eval", "--model", str(model), "--data", str(data), "--json", str(report_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "manipulation single hit@30" in printed and "outfit fitb" in printed
+    report = json.loads(report_path.read_text())
+    assert report["model_version"] == "cli-test" and report["split"] == "test"

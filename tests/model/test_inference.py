@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from fashionrec.model.inference import Encoder
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_model_dir):
+    return Encoder.load(tiny_model_dir, "cpu", batch_size=8)
+
+
+def test_encode_returns_every_vector_with_shapes_from_the_vocabulary(encoder, tiny_catalog):
+    out = encoder.encode(tiny_catalog.images[:10])
+    assert out.attributes.shape == (10, 3, 8)
+    np.testing.assert_array_equal(out.whole, out.attributes.reshape(10, -1))
+    assert out.outfit.shape == (10, 3 * 4)
+    np.testing.assert_allclose(np.linalg.norm(out.outfit.reshape(10, 3, 4), axis=-1), 1.0, rtol=1e-5)
+    assert out.labels.shape == out.confidences.shape == (10, 3)
+    for a, attribute in enumerate(tiny_catalog.vocabulary.attributes):
+        assert 0 <= out.labels[:, a].min() and out.labels[:, a].max() < len(attribute.values)
+    assert ((out.confidences > 0) & (out.confidences <= 1)).all()
+
+
+def test_encoding_is_deterministic_and_independent_of_batching(encoder, tiny_model_dir, tiny_catalog):
+    images = tiny_catalog.images[:20]
+    first, second = encoder.encode(images), encoder.encode(images)
+    np.testing.assert_array_equal(first.whole, second.whole)
+    one_batch = Encoder.load(tiny_model_dir, "cpu", batch_size=64).encode(images)
+    np.testing.assert_allclose(first.whole, one_batch.whole, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(first.labels, one_batch.labels)
+
+
+def test_any_image_size_is_resized_to_the_model_input(encoder, tiny_catalog):
+    large = np.repeat(np.repeat(tiny_catalog.images[:4], 3, axis=1), 3, axis=2)  # 48×48
+    assert encoder.encode(large).whole.shape == (4, 24)
+
+
+def test_empty_batches_and_wrong_dtypes(encoder):
+    assert encoder.encode(np.zeros((0, 16, 16, 3), np.uint8)).whole.shape == (0, 24)
+    with pytest.raises(ValueError, match="uint8"):
+        encoder.encode(np.zeros((1, 16, 16, 3), np.float32))
+
+
+def test_cuda_is_refused_where_there_is_none(tiny_model_dir):
+    import torch
+
+    from fashionrec.errors import InvalidArgument
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(InvalidArgument, match="no CUDA"):
+        Encoder.load(tiny_model_dir, "cuda")
