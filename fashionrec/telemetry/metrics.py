@@ -16,6 +16,9 @@ RPC_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 STAGE_LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FRESHNESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+# Why an event goes to the dead-letter topic (fashionrec.events.codec and .apply).
+DEAD_LETTER_REASONS = ("empty", "undecodable", "content_type", "missing_field", "invalid_field",
+                       "image_undecodable", "invalid_item", "unknown_sku")
 
 
 class RpcMetrics:
@@ -60,6 +63,9 @@ class IngestMetrics:
             "fashionrec_ingest_events_dead_lettered", "Events sent to the dead-letter topic, by reason.",
             ["reason"], registry=registry,
         )
+        # Series exist from the start, so increase() also counts the first dead letter.
+        for reason in DEAD_LETTER_REASONS:
+            self.dead_lettered.labels(reason=reason)
         self.batch_size = Histogram(
             "fashionrec_ingest_batch_size", "Records per polled batch.",
             buckets=BATCH_SIZE_BUCKETS, registry=registry,
