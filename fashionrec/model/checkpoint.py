@@ -17,7 +17,6 @@ from safetensors.torch import load_file, save_file
 
 from fashionrec.artifact import WEIGHTS_FILE, ModelArtifact, ModelSpec, load_spec
 from fashionrec.model.adde import ADDE, ADDEConfig
-from fashionrec.vocab import Vocabulary
 
 TRAINING_STATE_FILE = "training_state.pt"
 
@@ -81,7 +80,3 @@ def load_training_state(directory: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return torch.load(path, map_location="cpu", weights_only=False)
-
-
-def vocabulary_matches(model: ADDE, vocabulary: Vocabulary) -> bool:
-    return model.vocabulary.to_mapping() == vocabulary.to_mapping()

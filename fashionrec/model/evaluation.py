@@ -15,10 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from fashionrec import metrics
 from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
+from fashionrec.model.adde import ADDE
+from fashionrec.model.inference import encode_tensor
 from fashionrec.vocab import UNKNOWN
 
 KS = (10, 30, 50)
@@ -185,17 +188,13 @@ def evaluate(emb: Embeddings, catalog: Catalog, split: str = "test", seed: int =
     }
 
 
-def model_embeddings(model, images, device, rows: np.ndarray | None = None,
-                     chunks=None) -> Embeddings:
+def model_embeddings(model: ADDE, images: torch.Tensor, device: torch.device, rows: np.ndarray | None = None,
+                     chunks: torch.Tensor | None = None) -> Embeddings:
     """Embeddings of an in-memory ADDE for the given rows of uint8 (N, 3, s, s) images.
 
     Rows not asked for stay zero (validation encodes only its split). `chunks` (N, n, d),
     when given, are used instead of encoding (the outfit stage caches them).
     """
-    import torch
-
-    from fashionrec.model.inference import encode_tensor
-
     if chunks is None:
         n_rows = len(images)
         rows = np.arange(n_rows) if rows is None else np.asarray(rows)
