@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from fashionrec.config import ServerSettings
 from fashionrec.interceptors import ServiceInterceptor
 from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, serve_metrics
-from fashionrec.telemetry.tracing import tracer_provider
+from fashionrec.telemetry.tracing import service_tracer_provider, tracer_provider
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,10 @@ class Telemetry:
 
     @classmethod
     def create(cls, service_name: str, exporter: SpanExporter | None = None) -> "Telemetry":
+        """In-memory (or no) export with exporter; otherwise OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
         registry = CollectorRegistry()
-        return cls(registry, RpcMetrics(registry), tracer_provider(service_name, exporter))
+        provider = tracer_provider(service_name, exporter) if exporter else service_tracer_provider(service_name)
+        return cls(registry, RpcMetrics(registry), provider)
 
     def tracer(self, name: str) -> trace.Tracer:
         return self.provider.get_tracer(name)
@@ -174,12 +176,14 @@ class ServiceProcess:
     server: RunningServer
     metrics: MetricsEndpoint
     health: HealthWatch | None
+    telemetry: Telemetry
 
     def stop(self, drain_seconds: float, grace_seconds: float) -> None:
         if self.health is not None:
             self.health.stop()
         self.server.stop(drain_seconds, grace_seconds)
         self.metrics.stop()
+        self.telemetry.provider.shutdown()  # flushes spans still batched for the collector
 
 
 def start_service_process(
@@ -192,7 +196,7 @@ def start_service_process(
     running = start_server(services, settings, interceptors=[telemetry.interceptor(settings)])
     metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
     health = HealthWatch(running, health_check) if health_check is not None else None
-    return ServiceProcess(running, metrics, health)
+    return ServiceProcess(running, metrics, health, telemetry)
 
 
 def serve_until_signal(

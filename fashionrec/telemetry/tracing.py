@@ -7,21 +7,37 @@ itself with `context_from_headers`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+
+OTLP_ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 
 def tracer_provider(service_name: str, exporter: SpanExporter | None = None) -> TracerProvider:
-    """A provider for one service; pass an exporter (OTLP in deployments, in-memory in tests)."""
+    """A provider for one service; pass an exporter (in-memory in tests), spans are exported as they end."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider
+
+
+def service_tracer_provider(service_name: str, environ: Mapping[str, str] | None = None) -> TracerProvider:
+    """A service process's provider: batches spans to the OTLP collector named by the standard
+    OTEL_EXPORTER_OTLP_ENDPOINT variable (as docker-compose sets it); no export when it is unset."""
+    environ = os.environ if environ is None else environ
+    provider = tracer_provider(service_name)
+    endpoint = environ.get(OTLP_ENDPOINT_VARIABLE, "")
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
     return provider
 
 
