@@ -53,9 +53,9 @@ def main() -> None:
 
     settings = config.load_or_exit(config.EncoderSettings)
     encoder = Encoder.load(settings.model_dir, settings.device)
-    index = open_index(settings.qdrant)
-    version = prepare_index(index, settings.model_dir)
     telemetry = Telemetry.create("encoder_svc")
+    index = open_index(settings.qdrant, observe=telemetry.rpc.observe_backend)
+    version = prepare_index(index, settings.model_dir)
     ingest = IngestThread(settings.kafka, index, encoder, decode_image, telemetry, version=version).start()
     try:
         serve_until_signal("encoder_svc", services(settings, encoder), settings.server, telemetry,

@@ -22,10 +22,9 @@ def services(index: CatalogIndex) -> list[Service]:
 
 def main() -> None:
     settings = config.load_or_exit(config.OutfitSettings)
-    index = open_index(settings.qdrant, max_k=settings.max_k)
-    serve_until_signal(
-        "outfit_svc", services(index), settings.server, Telemetry.create("outfit_svc"), health_check=index.count
-    )
+    telemetry = Telemetry.create("outfit_svc")
+    index = open_index(settings.qdrant, max_k=settings.max_k, observe=telemetry.rpc.observe_backend)
+    serve_until_signal("outfit_svc", services(index), settings.server, telemetry, health_check=index.count)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,14 @@ def services(index: CatalogIndex, encode_photo: PhotoEncoder) -> list[Service]:
 
 def main() -> None:
     settings = config.load_or_exit(config.RetrievalSettings)
-    index = open_index(settings.qdrant, max_k=settings.max_k)
+    telemetry = Telemetry.create("retrieval_svc")
+    index = open_index(settings.qdrant, max_k=settings.max_k, observe=telemetry.rpc.observe_backend)
     channel = grpc.insecure_channel(settings.encoder_address)
     serve_until_signal(
         "retrieval_svc",
         services(index, RemotePhotoEncoder(channel, index)),
         settings.server,
-        Telemetry.create("retrieval_svc"),
+        telemetry,
         health_check=index.count,
     )
 

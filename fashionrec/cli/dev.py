@@ -82,11 +82,12 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     with EmbeddedBroker() as broker:
         kafka = dataclasses.replace(settings.kafka, bootstrap_servers=broker.bootstrap_servers)
         ensure_topics(kafka, {kafka.catalog_topic: 4, kafka.dead_letter_topic: 1})
-        index = open_index(dataclasses.replace(settings.qdrant, url="", path=args.data_dir / "qdrant"))
+        telemetry = Telemetry.create("fashionrec-dev")
+        index = open_index(dataclasses.replace(settings.qdrant, url="", path=args.data_dir / "qdrant"),
+                           observe=telemetry.rpc.observe_backend)
         try:
             version = encoder_svc.server.prepare_index(index, model_dir)
             encoder = Encoder.load(model_dir, settings.device)
-            telemetry = Telemetry.create("fashionrec-dev")
             ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version).start()
             services = [
                 *encoder_svc.server.services(settings, encoder),

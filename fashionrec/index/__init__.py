@@ -19,6 +19,7 @@ from fashionrec.index.filters import Filters
 from fashionrec.index.schema import IndexedItem, Item, ItemPatch, point_id
 from fashionrec.index.server_store import ServerStore
 from fashionrec.index.store import IndexSettings, VectorStore
+from fashionrec.index.timed import Observer, TimedStore
 
 __all__ = [
     "CatalogIndex", "Change", "EdgeStore", "Filters", "Hit", "IndexSettings", "IndexedItem", "Item", "ItemPatch",
@@ -41,6 +42,11 @@ def open_store(settings: QdrantSettings, index_settings: IndexSettings = IndexSe
 
 
 def open_index(
-    settings: QdrantSettings, index_settings: IndexSettings = IndexSettings(), max_k: int = 200
+    settings: QdrantSettings,
+    index_settings: IndexSettings = IndexSettings(),
+    max_k: int = 200,
+    observe: Observer | None = None,
 ) -> CatalogIndex:
-    return CatalogIndex(open_store(settings, index_settings), max_k=max_k)
+    """The index over open_store; observe(operation, seconds) is told the latency of each engine call."""
+    store = open_store(settings, index_settings)
+    return CatalogIndex(TimedStore(store, observe) if observe else store, max_k=max_k)  # type: ignore[arg-type]

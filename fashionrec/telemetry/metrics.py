@@ -43,6 +43,10 @@ class RpcMetrics:
         )
 
 
+    def observe_backend(self, operation: str, seconds: float) -> None:
+        self.backend_latency.labels(operation=operation).observe(seconds)
+
+
 class IngestMetrics:
     """What the Kafka ingest worker did, how fast, and how far behind it is."""
 
