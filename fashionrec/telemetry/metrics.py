@@ -93,6 +93,7 @@ class IngestMetrics:
             "fashionrec_ingest_backoff", "Pauses because a dependency was unavailable.",
             ["dependency"], registry=registry,
         )
+        self.backoff.labels(dependency="index")  # at 0 from the start, like the dead letters
 
 
 @dataclass
