@@ -21,7 +21,9 @@ def resize_uint8(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     if x.shape[-2:] == (size, size):
         return x.contiguous()
     resized = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return resized.round_().clamp_(0, 255).to(torch.uint8)
+    # interpolate keeps the NHWC strides of the permuted view (channels_last); on CPU, conv
+    # backward on such inputs crashed torch 2.13 (segfault at backbone width 8), so return NCHW.
+    return resized.round_().clamp_(0, 255).to(torch.uint8).contiguous()
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
