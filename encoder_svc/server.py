@@ -48,11 +48,19 @@ def prepare_index(index: CatalogIndex, model_dir: Path) -> str:
     return version
 
 
-def main() -> None:
+def load_encoder(settings: config.EncoderSettings, model_dir: Path | None = None) -> "Encoder":
+    """The model on its device, with torch limited to settings.torch_threads CPU threads."""
+    import torch
+
     from fashionrec.model.inference import Encoder  # torch: only this service loads it
 
+    torch.set_num_threads(settings.torch_threads)
+    return Encoder.load(model_dir or settings.model_dir, settings.device)
+
+
+def main() -> None:
     settings = config.load_or_exit(config.EncoderSettings)
-    encoder = Encoder.load(settings.model_dir, settings.device)
+    encoder = load_encoder(settings)
     telemetry = Telemetry.create("encoder_svc")
     index = open_index(settings.qdrant, observe=telemetry.rpc.observe_backend)
     version = prepare_index(index, settings.model_dir)

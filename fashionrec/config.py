@@ -101,6 +101,9 @@ class EncoderSettings:
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
     model_dir: Path = _setting(Path("models/adde-synthetic"))
     device: str = _setting("auto", _one_of("auto", "cpu", "cuda"))
+    # One intra-op thread per process: on a shared 2-core machine torch's default (all cores)
+    # made single-image encodes ~40x slower (docs/model.md); scale out with processes instead.
+    torch_threads: int = _setting(1, _positive, "CPU threads torch may use in the encoder")
     max_images_per_call: int = _setting(64, _positive)
     max_image_bytes: int = _setting(4 * 1024 * 1024, _positive)
 

@@ -66,7 +66,6 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     from fashionrec.embedded import EmbeddedBroker
     from fashionrec.events.kafka import ensure_topics
     from fashionrec.index import open_index
-    from fashionrec.model.inference import Encoder
     from fashionrec.serving import Telemetry, start_service_process
 
     settings = config.load_or_exit(config.EncoderSettings)
@@ -87,7 +86,7 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
                            observe=telemetry.rpc.observe_backend)
         try:
             version = encoder_svc.server.prepare_index(index, model_dir)
-            encoder = Encoder.load(model_dir, settings.device)
+            encoder = encoder_svc.server.load_encoder(settings, model_dir)
             ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version).start()
             services = [
                 *encoder_svc.server.services(settings, encoder),
