@@ -91,6 +91,10 @@ class QdrantSettings:
     api_key: str = _setting("")
     prefer_grpc: bool = _setting(True)
     timeout_seconds: float = _setting(5.0, _positive)
+    # Distributed Qdrant, for new collections: 0 keeps the server's default.
+    shard_number: int = _setting(0, _non_negative, "shards of a new collection (server only)")
+    replication_factor: int = _setting(0, _non_negative, "replicas of each shard (server only)")
+    write_consistency_factor: int = _setting(0, _non_negative, "replicas that confirm a write (server only)")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ See docs/index.md for the schema, the query math and measured recall.
 
 from __future__ import annotations
 
+import dataclasses
+
 from qdrant_client import QdrantClient
 
 from fashionrec.config import QdrantSettings
@@ -31,6 +33,12 @@ __all__ = [
 def open_store(settings: QdrantSettings, index_settings: IndexSettings = IndexSettings()) -> VectorStore:
     """The Qdrant server at settings.url, or the embedded engine at settings.path when url is empty."""
     if settings.url:
+        index_settings = dataclasses.replace(
+            index_settings,
+            shard_number=settings.shard_number or None,
+            replication_factor=settings.replication_factor or None,
+            write_consistency_factor=settings.write_consistency_factor or None,
+        )
         client = QdrantClient(
             url=settings.url,
             api_key=settings.api_key or None,

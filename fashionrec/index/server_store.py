@@ -157,6 +157,9 @@ class ServerStore(VectorStore):
                         m=s.m, ef_construct=s.ef_construct, full_scan_threshold=s.full_scan_threshold_kb,
                         payload_m=s.payload_m,
                     ),
+                    shard_number=s.shard_number,
+                    replication_factor=s.replication_factor,
+                    write_consistency_factor=s.write_consistency_factor,
                 )
             for key, kind in schema.payload_indexes(spec).items():
                 self._client.create_payload_index(name, key, field_schema=_INDEX_TYPES[kind])

@@ -34,6 +34,11 @@ class IndexSettings:
     acorn: bool = True
     # ACORN is used when fewer than this fraction of points pass the filter (engine default 0.4).
     acorn_max_selectivity: float | None = None
+    # Qdrant server in distributed mode (deploy/README.md, sizing); None: the server's default.
+    # The embedded engine is one shard and ignores them.
+    shard_number: int | None = None
+    replication_factor: int | None = None
+    write_consistency_factor: int | None = None
 
 
 @dataclass(frozen=True)
