@@ -65,11 +65,9 @@ def main() -> None:
     index = open_index(settings.qdrant, observe=telemetry.rpc.observe_backend)
     version = prepare_index(index, settings.model_dir)
     ingest = IngestThread(settings.kafka, index, encoder, decode_image, telemetry, version=version).start()
-    try:
-        serve_until_signal("encoder_svc", services(settings, encoder), settings.server, telemetry,
-                           health_check=index.count)
-    finally:
-        ingest.stop()
+    serve_until_signal("encoder_svc", services(settings, encoder), settings.server, telemetry,
+                       health_check=index.count, before_stop=ingest.stop)
+    index.close()
 
 
 if __name__ == "__main__":

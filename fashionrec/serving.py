@@ -205,10 +205,16 @@ def serve_until_signal(
     settings: ServerSettings,
     telemetry: Telemetry,
     health_check: Callable[[], object] | None = None,
+    before_stop: Callable[[], None] | None = None,
 ) -> None:
-    """A service process's main loop: start, announce, wait for SIGTERM/SIGINT, drain, stop."""
+    """A service process's main loop: start, announce, wait for SIGTERM/SIGINT, drain, stop.
+
+    before_stop runs first on shutdown (the encoder finishes and commits its ingest batch there).
+    """
     process = start_service_process(services, settings, telemetry, health_check)
     print(f"{name} serving gRPC on {settings.host}:{process.server.port}, "
           f"metrics on http://{settings.host}:{process.metrics.port}/metrics", flush=True)
     wait_for_shutdown_signal()
+    if before_stop is not None:
+        before_stop()
     process.stop(settings.drain_seconds, settings.grace_seconds)

@@ -98,8 +98,8 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
                 yield Stack(kafka, f"127.0.0.1:{process.server.port}",
                             f"http://{server.host}:{process.metrics.port}/metrics", version, index, ingest)
             finally:
+                ingest.stop()  # first: its spans go out before the tracer provider shuts down
                 process.stop(0.0, server.grace_seconds)
-                ingest.stop()
         finally:
             index.close()
 
