@@ -200,7 +200,7 @@ class EdgeStore(VectorStore):
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         s = self._settings
         params = edge.SearchParams(
-            hnsw_ef=s.hnsw_ef,
+            hnsw_ef=s.ef_for(search.using),
             acorn=edge.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
         )
         hits = self._shard(version).query(

@@ -59,8 +59,11 @@ def point_id(sku: str) -> str:
     return str(uuid.uuid5(SKU_NAMESPACE, sku))
 
 
+ATTRIBUTE_PREFIX = "attr_"
+
+
 def attr_vector(attribute: str) -> str:
-    return f"attr_{attribute}"
+    return f"{ATTRIBUTE_PREFIX}{attribute}"
 
 
 def predicted_key(attribute: str) -> str:
