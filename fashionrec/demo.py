@@ -35,7 +35,7 @@ def run_demo_queries(channel: grpc.Channel, catalog: Catalog, out: Path) -> list
         item=common_pb2.ItemRef(sku=sku), weights=[retrieval_pb2.AttributeWeight(attribute="pattern", weight=1.0)],
         filters=common_pb2.Filters(in_stock=True), k=8), timeout=30)
     written.append(_sheet(catalog, rows, [query_row], "SimilarBy: same pattern, in stock", reply.hits,
-                          out / "2-similar-pattern.png"))
+                          out / "2-similar-pattern.png", shown=("category", "pattern")))
 
     outfit = next(o for o in catalog.outfits if len(o.items) >= 3)
     *given, hidden = outfit.items
@@ -48,7 +48,10 @@ def run_demo_queries(channel: grpc.Channel, catalog: Catalog, out: Path) -> list
 
 
 def _sheet(catalog: Catalog, rows: dict[str, int], query_rows: list[int], title: str,
-           hits: list[common_pb2.SearchHit], path: Path, expected: str | None = None) -> Path:
+           hits: list[common_pb2.SearchHit], path: Path, expected: str | None = None,
+           shown: tuple[str, ...] = ("category", "color")) -> Path:
+    """One row: the query items, an arrow, the hits with score and the `shown` labels;
+    the item the catalog expects (the hidden outfit item) framed in red."""
     font = ImageFont.load_default(size=11)
     columns = len(query_rows) + 1 + len(hits)
     width = _PAD + columns * (_TILE + _PAD)
@@ -60,7 +63,7 @@ def _sheet(catalog: Catalog, rows: dict[str, int], query_rows: list[int], title:
     x = _PAD
     for row in query_rows:
         sheet.paste(_tile(catalog, row), (x, y))
-        _caption(draw, font, x, y, ["query", *_labels(catalog, row)[:2]])
+        _caption(draw, font, x, y, ["query", *_labels(catalog, row, shown)])
         x += _TILE + _PAD
     draw.text((x + _TILE // 2 - 6, y + _TILE // 2 - 6), "->", fill=_INK, font=font)
     x += _TILE + _PAD
@@ -69,7 +72,7 @@ def _sheet(catalog: Catalog, rows: dict[str, int], query_rows: list[int], title:
         sheet.paste(_tile(catalog, row), (x, y))
         if hit.sku == expected:
             draw.rectangle((x - 2, y - 2, x + _TILE + 1, y + _TILE + 1), outline=_ACCENT, width=2)
-        _caption(draw, font, x, y, [f"{hit.score:.3f}", *_labels(catalog, row)[:2]])
+        _caption(draw, font, x, y, [f"{hit.score:.3f}", *_labels(catalog, row, shown)])
         x += _TILE + _PAD
     sheet.save(path)
     return path
@@ -79,8 +82,7 @@ def _tile(catalog: Catalog, row: int) -> Image.Image:
     return Image.fromarray(catalog.images[row]).resize((_TILE, _TILE), Image.Resampling.NEAREST)
 
 
-def _labels(catalog: Catalog, row: int) -> list[str]:
-    names = ("category", "color", "pattern")
+def _labels(catalog: Catalog, row: int, names: tuple[str, ...]) -> list[str]:
     return [v for v in (catalog.value_name(row, catalog.vocabulary.position(n)) for n in names) if v and v != "n/a"]
 
 
