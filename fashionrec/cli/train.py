@@ -3,7 +3,8 @@
     fashionrec train --data DIR --out MODEL_DIR [--device cpu|cuda] [--epochs N]
 
 Resumes from MODEL_DIR/training_state.pt when a run with the same settings stopped
-there; `--fresh` starts over.
+there; `--fresh` starts over. `--from OTHER_MODEL_DIR` starts from another artifact's
+weights and trains the outfit stage only; `--joint-outfit` fine-tunes the encoder in it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ablate", action="append", default=[], metavar="LOSS",
                         help="drop a loss term (classification, attribute_triplet, label_triplet, "
                              "compositional, consistency, memory); repeatable")
+    parser.add_argument("--joint-outfit", action="store_true",
+                        help="outfit stage: fine-tune the encoder jointly with the outfit head")
+    parser.add_argument("--joint-outfit-loss", choices=("triplet", "softmax"), default=None,
+                        help="outfit loss of the joint stage (default triplet)")
+    parser.add_argument("--outfit-negatives", type=int, default=None,
+                        help="sampled negatives per outfit question (default 10)")
+    parser.add_argument("--from", dest="init_from", type=Path, default=None, metavar="MODEL_DIR",
+                        help="start from this model's weights and train the outfit stage only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--version", default=None, help="model version (default: directory name + weight hash)")
     parser.add_argument("--fresh", action="store_true", help="ignore a saved training state")
@@ -55,6 +64,12 @@ def build_config(args: argparse.Namespace):
         config = dataclasses.replace(config, pretrain_epochs=args.epochs, manipulation_epochs=args.epochs)
     if args.outfit_epochs:
         config = dataclasses.replace(config, outfit_epochs=args.outfit_epochs)
+    if getattr(args, "joint_outfit", False):
+        config = dataclasses.replace(config, outfit_joint=True)
+    if getattr(args, "joint_outfit_loss", None):
+        config = dataclasses.replace(config, outfit_joint_loss=args.joint_outfit_loss)
+    if getattr(args, "outfit_negatives", None):
+        config = dataclasses.replace(config, outfit_negatives=args.outfit_negatives)
     if args.baseline == "amnet":
         config = amnet_like(config)
     for term in args.ablate:
@@ -74,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         (args.out / TRAINING_STATE_FILE).unlink(missing_ok=True)
     catalog = open_dataset(args.data)
     print(f"training on {len(catalog.indices('train'))} items ({args.data}), device {device}")
-    result = train(catalog, args.out, config, device, version=args.version, progress=not args.quiet)
+    result = train(catalog, args.out, config, device, version=args.version, progress=not args.quiet,
+                   init_from=args.init_from)
     print(json.dumps({"model": str(args.out), "version": result.version, "seconds": round(result.seconds, 1),
                       "validation": result.validation}, indent=2))
     return 0

@@ -123,3 +123,14 @@ def outfit_ranking_loss(positive_distance: torch.Tensor, negative_distances: tor
     """
     hardest = negative_distances.amin(dim=-1)
     return F.relu(positive_distance - hardest + margin).mean()
+
+
+def outfit_softmax_loss(positive_distance: torch.Tensor, negative_distances: torch.Tensor,
+                        temperature: float = 0.1) -> torch.Tensor:
+    """Cross-entropy of picking the true item among itself and its K negatives by −distance/τ.
+
+    Every negative contributes (weighted by how close it is), unlike the hardest-negative
+    triplet, whose gradient stops once the hardest sampled negative is beyond the margin.
+    """
+    logits = -torch.cat([positive_distance.unsqueeze(1), negative_distances], 1) / temperature
+    return (torch.logsumexp(logits, 1) - logits[:, 0]).mean()

@@ -70,3 +70,29 @@ def test_a_saved_state_from_other_settings_is_refused(tmp_path, tiny_catalog, ti
     save_training_state(tmp_path, {"config": dataclasses.asdict(other)})
     with pytest.raises(ValueError, match="other settings"):
         train(tiny_catalog, tmp_path, tiny_config, torch.device("cpu"), progress=False, log=lambda _: None)
+
+
+def test_joint_outfit_stage_from_an_artifact_tunes_the_encoder_but_not_the_memory(tmp_path, tiny_model_dir,
+                                                                                   tiny_catalog, tiny_config):
+    config = dataclasses.replace(tiny_config, outfit_joint=True, outfit_epochs=1, outfit_negatives=3)
+    logged = []
+    train(tiny_catalog, tmp_path / "joint", config, torch.device("cpu"), progress=False, log=logged.append,
+          init_from=tiny_model_dir)
+    assert logged[0].endswith("training the outfit stage only")
+    assert not any(line.startswith(("pretrain", "manipulation")) for line in logged)
+    before = load_file(str(tiny_model_dir / "weights.safetensors"))
+    after = load_file(str(tmp_path / "joint" / "weights.safetensors"))
+    assert before.keys() == after.keys()
+    torch.testing.assert_close(after["memory.weight"], before["memory.weight"])
+    encoder = [k for k in before if not k.startswith(("outfit.", "memory.")) and before[k].is_floating_point()]
+    assert any(not torch.equal(before[k], after[k]) for k in encoder)
+    artifact = load_artifact(tmp_path / "joint")
+    assert artifact.outfit_weights.shape == (3, 3, 3)
+    np.testing.assert_array_equal(artifact.prototypes, load_artifact(tiny_model_dir).prototypes)
+
+
+def test_init_from_refuses_another_model_configuration(tmp_path, tiny_model_dir, tiny_catalog, tiny_config):
+    model = dataclasses.replace(tiny_config.model, attribute_dim=4)
+    with pytest.raises(ValueError, match="another vocabulary or model configuration"):
+        train(tiny_catalog, tmp_path / "other", dataclasses.replace(tiny_config, model=model),
+              torch.device("cpu"), progress=False, log=lambda _: None, init_from=tiny_model_dir)
