@@ -146,12 +146,8 @@ def fitb_questions(catalog: Catalog, split: str, seed: int,
     rules = _rules(catalog)
     by_category = _rows_by_category(catalog, split)
     out = []
-    for outfit in catalog.outfits_of(split):
-        if len(outfit.items) < 2:
-            continue
-        position = int(rng.integers(len(outfit.items)))
-        hidden = outfit.items[position]
-        context = outfit.items[:position] + outfit.items[position + 1:]
+    for outfit in _outfits_to_complete(catalog, split):
+        position, hidden, context = _hide_one(outfit, rng)
         pool = by_category[int(catalog.labels[hidden, 0])]
         pool = pool[~np.isin(pool, outfit.items)]
         if rules is not None:
@@ -173,15 +169,21 @@ def complementary_queries(catalog: Catalog, split: str, seed: int) -> list[Compl
     """One query per outfit of the split with at least two items."""
     rng = np.random.default_rng([seed, 14])
     out = []
-    for outfit in catalog.outfits_of(split):
-        if len(outfit.items) < 2:
-            continue
-        position = int(rng.integers(len(outfit.items)))
-        hidden = outfit.items[position]
-        out.append(ComplementaryQuery(outfit.outfit_id,
-                                      outfit.items[:position] + outfit.items[position + 1:],
-                                      int(catalog.labels[hidden, 0]), hidden))
+    for outfit in _outfits_to_complete(catalog, split):
+        _, hidden, context = _hide_one(outfit, rng)
+        out.append(ComplementaryQuery(outfit.outfit_id, context, int(catalog.labels[hidden, 0]), hidden))
     return out
+
+
+def _outfits_to_complete(catalog: Catalog, split: str) -> list:
+    """The split's outfits with at least two items: one can be hidden and one stays."""
+    return [o for o in catalog.outfits_of(split) if len(o.items) >= 2]
+
+
+def _hide_one(outfit, rng: np.random.Generator) -> tuple[int, int, tuple[int, ...]]:
+    """(position, hidden row, the other rows) for one item of outfit drawn at random."""
+    position = int(rng.integers(len(outfit.items)))
+    return position, outfit.items[position], outfit.items[:position] + outfit.items[position + 1:]
 
 
 def category_rows(catalog: Catalog, split: str, category: int) -> np.ndarray:
