@@ -64,6 +64,7 @@ class ServerSettings:
     drain_seconds: float = _setting(2.0, _non_negative, "NOT_SERVING before stop, for balancers")
     grace_seconds: float = _setting(5.0, _non_negative, "time in-flight calls get to finish")
     auth_token: str = _setting("", doc="bearer token required on every call; empty: no auth")
+    log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"))
 
 
 @dataclass(frozen=True)

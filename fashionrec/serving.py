@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from fashionrec.config import ServerSettings
 from fashionrec.interceptors import ServiceInterceptor
+from fashionrec.telemetry.logs import configure_logging
 from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, serve_metrics
 from fashionrec.telemetry.tracing import service_tracer_provider, tracer_provider
 
@@ -211,6 +212,7 @@ def serve_until_signal(
 
     before_stop runs first on shutdown (the encoder finishes and commits its ingest batch there).
     """
+    configure_logging(settings.log_level)
     process = start_service_process(services, settings, telemetry, health_check)
     print(f"{name} serving gRPC on {settings.host}:{process.server.port}, "
           f"metrics on http://{settings.host}:{process.metrics.port}/metrics", flush=True)

@@ -10,6 +10,7 @@ import importlib
 import sys
 
 from fashionrec import __version__
+from fashionrec.telemetry.logs import configure_logging
 
 # Modules of this package that add subcommands, in --help order.
 _COMMAND_MODULES = ("dev", "catalog", "train", "eval", "demo", "query", "reindex")
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging("WARNING")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2

@@ -112,6 +112,9 @@ class EmbeddedBroker:
                     f"tansu exited with code {self._process.returncode}; log: {self.log_path}"
                 )
             try:
+                # A plain TCP connect first: kafka-python logs an error for every refused attempt.
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    pass
                 admin = KafkaAdminClient(
                     bootstrap_servers=self.bootstrap_servers, request_timeout_ms=2000
                 )
