@@ -93,3 +93,14 @@ def test_deadline_is_honoured(catalog: Catalog, channel) -> None:
     with pytest.raises(grpc.RpcError) as info:
         stub.Manipulate(_manipulate(image=encode_png(catalog.images[0])), timeout=0.0005)
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_encode_refuses_oversized_images_and_too_many(channel) -> None:
+    stub = encoder_pb2_grpc.EncoderServiceStub(channel)
+    oversized = _error(stub.Encode, encoder_pb2.EncodeRequest(images=[b"\x00" * (5 * 1024 * 1024)]))
+    assert oversized.code() == grpc.StatusCode.INVALID_ARGUMENT
+    [(field, description)] = field_violations(oversized)
+    assert field == "images[0]" and "limit" in description
+    too_many = _error(stub.Encode, encoder_pb2.EncodeRequest(images=[b"x"] * 65))
+    assert [f for f, _ in field_violations(too_many)] == ["images"]
+    assert "at most 64 images" in too_many.details()
