@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import grpc
 import numpy as np
 
 from fashionrec.errors import FieldViolation, InvalidArgument
+from fashionrec.events.apply import ImageDecoder
 from fashionrec.model.inference import Encoder
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
-
-ImageDecoder = Callable[[bytes, int], np.ndarray]
 
 
 class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):

@@ -25,6 +25,7 @@ from opentelemetry import trace
 
 from fashionrec.artifact import ModelSpec
 from fashionrec.errors import InvalidArgument
+from fashionrec.events.codec import updated_at_seconds
 from fashionrec.events.ingest import ReceivedEvent, Rejected
 from fashionrec.index import CatalogIndex, IndexedItem, Item, ItemPatch
 from fashionrec.index.schema import check_item
@@ -60,11 +61,6 @@ def read_image_uri(uri: str, image_root: Path | None) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise InvalidArgument.for_field("image_uri", f"cannot read {path}: {exc.strerror}") from None
-
-
-def _timestamp(received: ReceivedEvent) -> float:
-    stamp = received.event.updated_at
-    return stamp.seconds + stamp.nanos / 1e9
 
 
 class IndexApplier:
@@ -118,7 +114,7 @@ class IndexApplier:
         latest = self._index.updated_at(sorted({r.event.sku for r in batch}), version)
         fresh = []
         for received in batch:
-            stamp = _timestamp(received)
+            stamp = updated_at_seconds(received.event)
             if stamp < latest.get(received.event.sku, float("-inf")):
                 self._metrics.skipped.labels(type=received.kind).inc()
                 received.span.set_attribute("fashionrec.skipped", "older than the stored item")
@@ -187,7 +183,7 @@ def _item(received: ReceivedEvent, spec: ModelSpec, predicted: np.ndarray) -> It
         price=upsert.price,
         currency=upsert.currency,
         in_stock=upsert.in_stock,
-        updated_at=_timestamp(received),
+        updated_at=updated_at_seconds(received.event),
         image_uri=upsert.image_uri,
     )
 
@@ -196,4 +192,4 @@ def _patch(received: ReceivedEvent) -> ItemPatch:
     patch = received.event.patch
     fields = {name: getattr(patch, name) for name in ("price", "currency", "in_stock", "title", "brand")
               if patch.HasField(name)}
-    return ItemPatch(sku=received.event.sku, updated_at=_timestamp(received), **fields)
+    return ItemPatch(sku=received.event.sku, updated_at=updated_at_seconds(received.event), **fields)

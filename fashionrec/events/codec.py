@@ -8,7 +8,7 @@ anything it rejects goes to the dead-letter topic with the `reason` below.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -74,7 +74,13 @@ def decode(value: bytes | None, headers: Iterable[tuple[str, bytes]] | None) -> 
 
 
 def updated_at(event: CatalogEvent) -> datetime:
-    return event.updated_at.ToDatetime()
+    """When the catalog changed the item, as an aware UTC datetime."""
+    return event.updated_at.ToDatetime(tzinfo=timezone.utc)
+
+
+def updated_at_seconds(event: CatalogEvent) -> float:
+    """updated_at as seconds since the Unix epoch: how the index stores and compares it."""
+    return event.updated_at.seconds + event.updated_at.nanos / 1e9
 
 
 def _validate(event: CatalogEvent) -> None:

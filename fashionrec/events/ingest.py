@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Protocol
 
 from kafka import KafkaConsumer, TopicPartition
@@ -175,7 +174,7 @@ class IngestWorker:
             if id(item) in rejected_ids:
                 continue
             self._metrics.indexed.labels(type=item.kind).inc()
-            self._metrics.freshness.observe(max(0.0, now - event_time(item.event).timestamp()))
+            self._metrics.freshness.observe(max(0.0, now - codec.updated_at_seconds(item.event)))
 
     def _wait_in_group(self, delay_s: float) -> None:
         """Sleeps while polling paused partitions, so the group keeps this member."""
@@ -213,7 +212,3 @@ class IngestWorker:
                 continue
             lag = max(0, highwater - self._consumer.position(tp))
             self._metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)
-
-
-def event_time(event: CatalogEvent) -> datetime:
-    return event.updated_at.ToDatetime(tzinfo=timezone.utc)
