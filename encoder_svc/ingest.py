@@ -1,25 +1,98 @@
-"""The ingest worker of the encoder service, on its own thread: Kafka → encoder → index."""
+"""The ingest worker of the encoder service, on its own thread: Kafka → encoder → index.
+
+A supervisor loop keeps a worker running: if one stops on an error (the
+broker went away mid-commit, a bug), it is logged, counted
+(`fashionrec_ingest_worker_restarts_total`) and replaced by a new worker with
+a new consumer after a capped backoff; the failed-attempt counts per record
+carry over, so a record that keeps killing workers is dead-lettered instead
+of crash-looping. A monitor thread measures the group's lag with its own
+consumer (so the lag gauge stays exported while the worker is dead or stuck,
+and right after a restart) and turns `healthy()` false when the worker is not
+running or has lag and made no progress for `stall_s`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from fashionrec.config import KafkaSettings
+from kafka import TopicPartition
+
+from fashionrec.config import EncoderSettings, KafkaSettings
 from fashionrec.events import kafka
 from fashionrec.events.apply import ImageDecoder, ImageEncoder, IndexApplier
+from fashionrec.events.codec import EventLimits
 from fashionrec.events.dead_letter import DeadLetterWriter
-from fashionrec.events.ingest import IngestWorker
+from fashionrec.events.image_refs import ImageReader
+from fashionrec.events.ingest import AttemptTracker, BackoffPolicy, IngestProgress, IngestWorker
+from fashionrec.events.monitor import IngestHealth, LagProbe, StallDetector
 from fashionrec.index import CatalogIndex
 from fashionrec.serving import Telemetry
 from fashionrec.telemetry.metrics import IngestMetrics
 
+__all__ = ["INGEST_HEALTH_SERVICE", "IngestOptions", "IngestThread"]
+
+# The health service name of ingest, apart from the query services: a stalled ingest must not
+# take the encoder's Encode RPC (or a balancer's view of it) down with it.
+INGEST_HEALTH_SERVICE = "fashionrec.ingest"
+
 _log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """How the ingest worker treats hostile input and how its health is judged.
+
+    Attributes:
+        image_root: the only directory `image_uri` may point into; None refuses every reference.
+        image_read_timeout_s: the time reading one referenced file may take.
+        limits: bounds on an event's fields (image bytes included).
+        max_attempts: failures of one record (with the index up) before it is dead-lettered.
+        stall_s: lag without a committed batch for this long turns ingest health NOT_SERVING.
+        monitor_interval_s: how often lag and health are measured.
+        backoff: between retries of a batch or a record.
+        restart_backoff: between a worker that stopped on an error and its replacement.
+    """
+
+    image_root: Path | None = None
+    image_read_timeout_s: float = 5.0
+    limits: EventLimits = EventLimits()
+    max_attempts: int = 3
+    stall_s: float = 120.0
+    monitor_interval_s: float = 5.0
+    backoff: BackoffPolicy = BackoffPolicy()
+    restart_backoff: BackoffPolicy = BackoffPolicy(initial_s=1.0, max_s=30.0)
+
+    @classmethod
+    def from_settings(cls, settings: EncoderSettings) -> "IngestOptions":
+        """The options the encoder service's FASHIONREC_* variables ask for."""
+        return cls(
+            image_root=settings.image_root or None,
+            image_read_timeout_s=settings.image_read_timeout_seconds,
+            limits=dataclasses.replace(EventLimits(), max_image_bytes=settings.max_image_bytes,
+                                       max_event_bytes=settings.max_image_bytes + 1024 * 1024),
+            max_attempts=settings.ingest_max_attempts,
+            stall_s=settings.ingest_stall_seconds,
+        )
+
+
 class IngestThread:
-    """Runs an IngestWorker until stop(): the batch in hand finishes, is committed, and the group is left."""
+    """Runs IngestWorkers until stop(): the batch in hand finishes, is committed, and the group is left.
+
+    Args:
+        settings: broker and topics.
+        index: where events are written.
+        encoder: the model.
+        decode_image: image bytes to model input pixels (bounded in pixels and concurrency).
+        telemetry: metrics and tracing.
+        version: the collection to write (default: the live one).
+        group_id: the consumer group (default: settings.consumer_group).
+        options: hostile-input bounds and health rules.
+    """
 
     def __init__(
         self,
@@ -30,42 +103,125 @@ class IngestThread:
         telemetry: Telemetry,
         version: str | None = None,
         group_id: str | None = None,
-        image_root: Path | None = None,
+        options: IngestOptions = IngestOptions(),
     ) -> None:
         self.metrics = IngestMetrics(telemetry.registry)
-        tracer = telemetry.tracer("fashionrec.ingest")
+        self._settings = settings
+        self._group_id = group_id or settings.consumer_group
+        self._options = options
+        self._tracer = telemetry.tracer("fashionrec.ingest")
         self._producer = kafka.producer(settings)
-        self._applier = IndexApplier(index, encoder, decode_image, self.metrics, tracer, version, image_root)
-        self._worker = IngestWorker(
-            kafka.consumer(settings, settings.catalog_topic, group_id=group_id),
-            self._applier,
-            DeadLetterWriter(self._producer, settings.dead_letter_topic),
-            self.metrics,
-            tracer,
-        )
+        images = ImageReader(options.image_root, options.limits.max_image_bytes, options.image_read_timeout_s)
+        self._applier = IndexApplier(index, encoder, decode_image, self.metrics, self._tracer, version, images)
+        self._attempts = AttemptTracker()
+        self.progress = IngestProgress()
+        self._detector = StallDetector(options.stall_s)
+        self._health = IngestHealth(True, "starting", 0.0)
+        self._health_lock = threading.Lock()
+        self._exported: set[TopicPartition] = set()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name="ingest", daemon=True)
+        self._monitor = threading.Thread(target=self._watch, name="ingest-monitor", daemon=True)
 
     def start(self) -> "IngestThread":
+        self.progress.set_running(True)  # from now on: a thread that is not running is a failure
         self._thread.start()
+        self._monitor.start()
         return self
 
-    def _run(self) -> None:
-        try:
-            self._worker.run(self._stop)
-        except Exception:
-            _log.exception("ingest worker stopped on an error; uncommitted events will be redelivered")
-            raise
-
     def assigned_partitions(self) -> int:
-        return self._worker.assigned_partitions()
+        return len(self.progress.snapshot()[2])
 
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def health(self) -> IngestHealth:
+        """The monitor's last verdict."""
+        with self._health_lock:
+            return self._health
+
+    def healthy(self) -> bool:
+        return self.health().healthy
+
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
         self._thread.join(timeout_s)
+        self._monitor.join(timeout_s)
         self._applier.close()
         self._producer.close()
+
+    def _new_worker(self) -> IngestWorker:
+        return IngestWorker(
+            kafka.consumer(self._settings, self._settings.catalog_topic, group_id=self._group_id),
+            self._applier,
+            DeadLetterWriter(self._producer, self._settings.dead_letter_topic),
+            self.metrics,
+            self._tracer,
+            backoff=self._options.backoff,
+            limits=self._options.limits,
+            attempts=self._attempts,
+            max_attempts=self._options.max_attempts,
+            progress=self.progress,
+        )
+
+    def _supervise(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            self.progress.set_running(True)
+            self.metrics.worker_running.set(1)
+            try:
+                self._new_worker().run(self._stop)
+                return
+            except Exception:
+                if self._stop.is_set():
+                    return  # stopping mid-retry: the uncommitted batch is redelivered
+                _log.exception("ingest worker stopped on an error; restarting it "
+                               "(uncommitted events will be redelivered)")
+                self.metrics.worker_restarts.inc()
+            finally:
+                self.progress.set_running(False)
+                self.metrics.worker_running.set(0)
+            self._stop.wait(self._options.restart_backoff.delay(failures))
+            failures = min(failures + 1, 16)
+
+    def _watch(self) -> None:
+        probe: LagProbe | None = None
+        try:
+            while True:
+                probe = self._check(probe)
+                if self._stop.wait(self._options.monitor_interval_s):
+                    return
+        finally:
+            if probe is not None:
+                probe.close()
+
+    def _check(self, probe: LagProbe | None) -> LagProbe | None:
+        """Measures lag, updates the gauges and the health verdict; returns the probe to reuse."""
+        running, progressed_at, assignment = self.progress.snapshot()
+        lag: int | None = None
+        try:
+            probe = probe or LagProbe(self._settings, self._group_id)
+            # Before the worker joined (or while it is down after a restart) every partition counts.
+            partitions = assignment or probe.partitions()
+            lags = probe.measure(partitions)
+            for tp, value in lags.items():
+                self.metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(value)
+            for tp in self._exported - set(partitions):  # no longer ours: another member reports it
+                self.metrics.lag.remove(tp.topic, str(tp.partition))
+            self._exported = set(partitions)
+            lag = sum(lags.values()) if len(lags) == len(partitions) else None
+        except Exception as exc:  # the broker is down: keep the last gauges, judge on what is known
+            _log.warning("cannot measure the ingest lag: %s", exc)
+            if probe is not None:
+                probe.close()
+            probe = None
+        verdict = self._detector.observe(time.monotonic(), running and self._thread.is_alive(), lag, progressed_at)
+        with self._health_lock:
+            previous, self._health = self._health, verdict
+        if verdict.healthy != previous.healthy:
+            log = _log.info if verdict.healthy else _log.error
+            log("ingest health: %s", "SERVING" if verdict.healthy else f"NOT_SERVING ({verdict.reason})")
+        self.metrics.healthy.set(1 if verdict.healthy else 0)
+        self.metrics.since_progress.set(verdict.seconds_since_progress)
+        return probe

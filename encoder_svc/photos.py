@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from fashionrec.data.images import BoundedDecoder
 from fashionrec.errors import InvalidArgument
-from fashionrec.events.apply import ImageDecoder
 from fashionrec.index import VectorQuery
 from fashionrec.model.inference import Encoder
 
 
 class LocalPhotoEncoder:
-    def __init__(self, encoder: Encoder, decode_image: ImageDecoder) -> None:
+    def __init__(self, encoder: Encoder, decode_image: BoundedDecoder) -> None:
         self._encoder = encoder
         self._decode_image = decode_image
 
     def __call__(self, image: bytes, timeout_s: float | None) -> VectorQuery:
         try:
-            pixels = self._decode_image(image, self._encoder.spec.image_size)
+            pixels = self._decode_image(image, self._encoder.spec.image_size, timeout_s)
         except InvalidArgument as exc:
             raise InvalidArgument.for_field("item.image", str(exc)) from None
         encoded = self._encoder.encode(pixels[None])
@@ -23,4 +23,5 @@ class LocalPhotoEncoder:
         return VectorQuery(
             whole=encoded.whole[0],
             labels={a.name: a.values[int(v)] for a, v in zip(vocabulary.attributes, encoded.labels[0])},
+            log_probs=encoded.log_probs[0],
         )

@@ -13,24 +13,31 @@ from typing import TYPE_CHECKING
 from fashionrec import config
 from fashionrec.artifact import load_artifact
 from fashionrec.errors import FailedPrecondition
-from fashionrec.data.images import decode_image
+from fashionrec.data.images import BoundedDecoder
 from fashionrec.index import CatalogIndex, open_index
 from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
-from encoder_svc.ingest import IngestThread
+from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
 from encoder_svc.servicer import EncoderServicer
 
 if TYPE_CHECKING:
     from fashionrec.model.inference import Encoder
 
 
-def services(settings: config.EncoderSettings, encoder: "Encoder") -> list[Service]:
+def image_decoder(settings: config.EncoderSettings) -> BoundedDecoder:
+    """The process's one image decoder: pixel cap and concurrent decodes from the settings."""
+    return BoundedDecoder(settings.max_image_pixels, settings.max_concurrent_decodes)
+
+
+def services(settings: config.EncoderSettings, encoder: "Encoder", decoder: BoundedDecoder | None = None) -> list[Service]:
+    """EncoderService, decoding with decoder (default: a new one from the settings)."""
     return [
         Service.from_descriptor(
             encoder_pb2.DESCRIPTOR,
             "EncoderService",
             encoder_pb2_grpc.add_EncoderServiceServicer_to_server,
-            EncoderServicer(encoder, decode_image, settings.max_images_per_call, settings.max_image_bytes),
+            EncoderServicer(encoder, decoder or image_decoder(settings), settings.max_images_per_call,
+                            settings.max_image_bytes),
         )
     ]
 
@@ -64,9 +71,12 @@ def main() -> None:
     telemetry = Telemetry.create("encoder_svc")
     index = open_index(settings.qdrant, observe=telemetry.rpc.observe_backend)
     version = prepare_index(index, settings.model_dir)
-    ingest = IngestThread(settings.kafka, index, encoder, decode_image, telemetry, version=version).start()
-    serve_until_signal("encoder_svc", services(settings, encoder), settings.server, telemetry,
-                       health_check=index.count, before_stop=ingest.stop)
+    decoder = image_decoder(settings)
+    ingest = IngestThread(settings.kafka, index, encoder, decoder, telemetry, version=version,
+                          options=IngestOptions.from_settings(settings)).start()
+    serve_until_signal("encoder_svc", services(settings, encoder, decoder), settings.server, telemetry,
+                       health_check=index.count, before_stop=ingest.stop,
+                       components={INGEST_HEALTH_SERVICE: ingest.healthy})
     index.close()
 
 

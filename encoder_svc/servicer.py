@@ -1,30 +1,38 @@
-"""EncoderService: images in, per-attribute embeddings and predicted labels out."""
+"""EncoderService: images in, per-attribute embeddings and predicted labels out.
+
+Work stops between stages (each image's decode, the encode) once the call's
+deadline passed or the client cancelled.
+"""
 
 from __future__ import annotations
 
 import grpc
 import numpy as np
 
+from fashionrec.data.images import BoundedDecoder
+from fashionrec.deadlines import check_call
 from fashionrec.errors import FieldViolation, InvalidArgument
-from fashionrec.events.apply import ImageDecoder
 from fashionrec.model.inference import Encoder
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
 
 
 class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):
-    def __init__(self, encoder: Encoder, decode_image: ImageDecoder, max_images: int, max_image_bytes: int) -> None:
+    def __init__(self, encoder: Encoder, decode_image: BoundedDecoder, max_images: int, max_image_bytes: int) -> None:
         self._encoder = encoder
         self._decode_image = decode_image
         self._max_images = max_images
         self._max_image_bytes = max_image_bytes
 
     def Encode(self, request: encoder_pb2.EncodeRequest, context: grpc.ServicerContext) -> encoder_pb2.EncodeResponse:
-        images = self._decode_all(request.images)
+        images = self._decode_all(request.images, context)
+        check_call(context, "encoding")
         encoded = self._encoder.encode(images)
+        check_call(context, "answering")
         spec = self._encoder.spec
         response = encoder_pb2.EncodeResponse(model_version=spec.version)
         for row in range(len(images)):
-            embedding = response.embeddings.add(whole=encoded.whole[row].tolist(), outfit=encoded.outfit[row].tolist())
+            embedding = response.embeddings.add(whole=encoded.whole[row].tolist(), outfit=encoded.outfit[row].tolist(),
+                                                 log_probs=encoded.log_probs[row].tolist())
             for position, attribute in enumerate(spec.vocabulary.attributes):
                 embedding.attributes.add(attribute=attribute.name, vector=encoded.attributes[row, position].tolist())
                 embedding.predictions.add(
@@ -41,11 +49,11 @@ class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):
             attributes=[encoder_pb2.Attribute(name=a.name, values=a.values) for a in spec.vocabulary.attributes],
             attribute_dim=spec.attribute_dim,
             whole_dim=spec.whole_dim,
-            outfit_dim=spec.outfit_whole_dim,
+            outfit_dim=spec.outfit_dim,
             image_size=spec.image_size,
         )
 
-    def _decode_all(self, blobs: list[bytes]) -> np.ndarray:
+    def _decode_all(self, blobs: list[bytes], context: grpc.ServicerContext) -> np.ndarray:
         if not blobs:
             raise InvalidArgument.for_field("images", "at least one image is needed")
         if len(blobs) > self._max_images:
@@ -56,8 +64,9 @@ class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):
             if len(blob) > self._max_image_bytes:
                 violations.append(FieldViolation(f"images[{i}]", f"is {len(blob)} bytes; the limit is {self._max_image_bytes}"))
                 continue
+            check_call(context, f"decoding images[{i}]")
             try:
-                decoded.append(self._decode_image(blob, size))
+                decoded.append(self._decode_image(blob, size, context.time_remaining()))
             except InvalidArgument as exc:
                 violations.append(FieldViolation(f"images[{i}]", str(exc)))
         if violations:

@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from fashionrec import paths
-
 ENV_PREFIX = "FASHIONREC_"
 
 T = TypeVar("T")
@@ -50,13 +48,8 @@ def _one_of(*choices: str) -> Callable[[str], str | None]:
     return check
 
 
-def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "",
-             factory: Callable[[], Any] | None = None) -> Any:
-    """A settings field; factory (instead of default) for defaults computed at start-up, such as paths."""
-    metadata = {"check": check, "doc": doc}
-    if factory is not None:
-        return field(default_factory=factory, metadata=metadata)
-    return field(default=default, metadata=metadata)
+def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
+    return field(default=default, metadata={"check": check, "doc": doc})
 
 
 @dataclass(frozen=True)
@@ -95,8 +88,7 @@ class QdrantSettings:
 
     env_prefix: ClassVar[str] = "QDRANT_"
     url: str = _setting("", doc="Qdrant server URL; empty: the embedded engine at path")
-    path: Path = _setting(None, doc="embedded engine directory (default: $XDG_STATE_HOME/fashionrec/qdrant)",
-                          factory=lambda: paths.state_dir() / "qdrant")
+    path: Path = _setting(Path(".fashionrec/qdrant"), doc="embedded engine directory")
     api_key: str = _setting("")
     prefer_grpc: bool = _setting(True)
     timeout_seconds: float = _setting(5.0, _positive)
@@ -112,14 +104,23 @@ class EncoderSettings:
     server: ServerSettings = field(default_factory=ServerSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
-    model_dir: Path = _setting(None, doc="the model artifact (default: the shipped models/adde-synthetic)",
-                               factory=paths.default_model_dir)
+    model_dir: Path = _setting(Path("models/adde-synthetic"))
     device: str = _setting("auto", _one_of("auto", "cpu", "cuda"))
     # One intra-op thread per process: on a shared 2-core machine torch's default (all cores)
     # made single-image encodes ~40x slower (docs/model.md); scale out with processes instead.
     torch_threads: int = _setting(1, _positive, "CPU threads torch may use in the encoder")
     max_images_per_call: int = _setting(64, _positive)
     max_image_bytes: int = _setting(4 * 1024 * 1024, _positive)
+    # Decode cost is bounded before decoding: Pillow's own guard allows ~89 Mpx (a 11 KB PNG can be
+    # hundreds of MB once decoded); the model reads 32-64 px.
+    max_image_pixels: int = _setting(4_000_000, _positive, "largest width x height decoded (photos and ingest)")
+    max_concurrent_decodes: int = _setting(2, _positive, "image decodes running at once in the process")
+    # image_uri in catalog events: refused unless a root is set (docs/ingest.md).
+    image_root: str = _setting("", doc="directory image_uri may point into; empty: image_uri refused")
+    image_read_timeout_seconds: float = _setting(5.0, _positive, "time reading one image_uri file may take")
+    ingest_max_attempts: int = _setting(3, _positive, "failures of one event before it is dead-lettered")
+    ingest_stall_seconds: float = _setting(120.0, _positive,
+                                           "lag without progress for this long turns ingest health NOT_SERVING")
 
 
 @dataclass(frozen=True)

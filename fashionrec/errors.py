@@ -52,6 +52,18 @@ class Unavailable(FashionrecError):
     status = grpc.StatusCode.UNAVAILABLE
 
 
+class DeadlineExceeded(FashionrecError):
+    """The caller's deadline passed before the work was done; the rest of it was skipped."""
+
+    status = grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+class Cancelled(FashionrecError):
+    """The caller cancelled the call; the rest of the work was skipped."""
+
+    status = grpc.StatusCode.CANCELLED
+
+
 class FailedPrecondition(FashionrecError):
     """The system is not in a state to serve this (e.g. no live index yet)."""
 

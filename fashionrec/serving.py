@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,6 @@ from prometheus_client import CollectorRegistry
 
 from fashionrec.config import ServerSettings
 from fashionrec.interceptors import ServiceInterceptor
-from fashionrec.ports import require_free_port
 from fashionrec.telemetry.logs import configure_logging
 from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, serve_metrics
 from fashionrec.telemetry.tracing import service_tracer_provider, tracer_provider
@@ -72,6 +71,14 @@ class RunningServer:
         for name in ("", *self.service_names):
             self.health.set(name, status)
 
+    def set_component(self, name: str, serving: bool) -> None:
+        """The health of one part of the process (e.g. Kafka ingest) under its own service name.
+
+        Apart from set_serving: queries keep being served while a component is NOT_SERVING.
+        """
+        self.health.set(name, health_pb2.HealthCheckResponse.SERVING if serving
+                        else health_pb2.HealthCheckResponse.NOT_SERVING)
+
     def stop(self, drain_seconds: float = 0.0, grace_seconds: float = 5.0) -> None:
         """NOT_SERVING first so balancers stop sending, then let in-flight calls finish.
 
@@ -107,7 +114,6 @@ def start_server(
         (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    require_free_port(settings.host, settings.grpc_port, "gRPC", "--grpc-port or FASHIONREC_GRPC_PORT")
     port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     if port == 0:
         raise OSError(f"cannot bind gRPC port {settings.host}:{settings.grpc_port}")
@@ -148,18 +154,27 @@ class Telemetry:
 
 
 class HealthWatch:
-    """Turns health NOT_SERVING while check() raises (e.g. Qdrant is down), SERVING once it passes."""
+    """Turns health NOT_SERVING while check() raises (e.g. Qdrant is down), SERVING once it passes.
 
-    def __init__(self, running: RunningServer, check: Callable[[], object], interval_s: float = 2.0) -> None:
+    Each component (health service name -> is it healthy) is reported under its own name only.
+    """
+
+    def __init__(self, running: RunningServer, check: Callable[[], object] | None, interval_s: float = 2.0,
+                 components: Mapping[str, Callable[[], bool]] | None = None) -> None:
         self._running = running
         self._check = check
         self._interval_s = interval_s
+        self._components = dict(components or {})
+        self._watch_components()  # the names exist from the start: a probe never gets NOT_FOUND
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="health-watch", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
+            self._watch_components()
+            if self._check is None:
+                continue
             try:
                 self._check()
             except Exception:
@@ -167,9 +182,24 @@ class HealthWatch:
             else:
                 self._running.set_serving(True)
 
+    def add_component(self, name: str, is_healthy: Callable[[], bool]) -> None:
+        """Reports is_healthy() under the health service name from now on."""
+        self._components = {**self._components, name: is_healthy}  # a new dict: the loop may be iterating
+        self._watch_components()
+
+    def _watch_components(self) -> None:
+        for name, is_healthy in list(self._components.items()):
+            try:
+                healthy = bool(is_healthy())
+            except Exception:
+                healthy = False
+            self._running.set_component(name, healthy)
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        for name in self._components:
+            self._running.set_component(name, False)
 
 
 @dataclass
@@ -194,16 +224,17 @@ def start_service_process(
     settings: ServerSettings,
     telemetry: Telemetry,
     health_check: Callable[[], object] | None = None,
+    components: Mapping[str, Callable[[], bool]] | None = None,
 ) -> ServiceProcess:
-    """The gRPC server behind the interceptor, plus /metrics and the health watch."""
-    require_free_port(settings.host, settings.metrics_port, "/metrics", "--metrics-port or FASHIONREC_METRICS_PORT")
+    """The gRPC server behind the interceptor, plus /metrics and the health watch.
+
+    components: health service name -> is that part healthy (the encoder's Kafka ingest), each
+    reported under its own name so that queries keep being served while it is NOT_SERVING.
+    """
     running = start_server(services, settings, interceptors=[telemetry.interceptor(settings)])
-    try:
-        metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
-    except BaseException:
-        running.server.stop(0)  # a failed start leaves nothing running behind it
-        raise
-    health = HealthWatch(running, health_check) if health_check is not None else None
+    metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
+    watched = health_check is not None or components
+    health = HealthWatch(running, health_check, components=components) if watched else None
     return ServiceProcess(running, metrics, health, telemetry)
 
 
@@ -214,13 +245,14 @@ def serve_until_signal(
     telemetry: Telemetry,
     health_check: Callable[[], object] | None = None,
     before_stop: Callable[[], None] | None = None,
+    components: Mapping[str, Callable[[], bool]] | None = None,
 ) -> None:
     """A service process's main loop: start, announce, wait for SIGTERM/SIGINT, drain, stop.
 
     before_stop runs first on shutdown (the encoder finishes and commits its ingest batch there).
     """
     configure_logging(settings.log_level)
-    process = start_service_process(services, settings, telemetry, health_check)
+    process = start_service_process(services, settings, telemetry, health_check, components)
     print(f"{name} serving gRPC on {settings.host}:{process.server.port}, "
           f"metrics on http://{settings.host}:{process.metrics.port}/metrics", flush=True)
     wait_for_shutdown_signal()

@@ -121,11 +121,8 @@ class Catalog:
 
 
 def generate_catalog(n_items: int, seed: int, image_size: int = 64,
-                     progress: bool | None = False) -> Catalog:
-    """A synthetic catalog with known labels and rule-built outfits (see fashionrec.data.synthetic).
-
-    progress: draw a bar while rendering; None decides by fashionrec.progress.progress_enabled.
-    """
+                     progress: bool = False) -> Catalog:
+    """A synthetic catalog with known labels and rule-built outfits (see fashionrec.data.synthetic)."""
     from fashionrec.data.synthetic import generate
 
     return generate(n_items=n_items, seed=seed, image_size=image_size, progress=progress)

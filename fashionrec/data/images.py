@@ -5,6 +5,7 @@ data set readers use to turn pictures into the arrays the model reads.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,10 +14,18 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from fashionrec.errors import InvalidArgument
+from fashionrec.errors import DeadlineExceeded, InvalidArgument
+
+__all__ = [
+    "ACCEPTED_FORMATS", "BoundedDecoder", "DEFAULT_MAX_PIXELS", "decode_image", "encode_jpeg", "encode_png",
+    "load_image_files",
+]
 
 # Formats a caller may send; Pillow could open more, but these are what shops use.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+# Pillow's own bomb guard allows ~89 Mpx: a 1-bit 9,400² PNG of 11 KB is a few hundred MB once
+# converted to RGB. The model reads 32-64 px, so a few megapixels is plenty for any real photo.
+DEFAULT_MAX_PIXELS = 4_000_000
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -40,32 +49,92 @@ def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
     return out.getvalue()
 
 
-def decode_image(data: bytes, size: int) -> np.ndarray:
-    """uint8 (size, size, 3) RGB from JPEG, PNG or WebP bytes, resized to a square."""
+def decode_image(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """uint8 (size, size, 3) RGB from JPEG, PNG or WebP bytes: the model's input pixels.
+
+    The pixel count is read from the header and checked before anything is decoded; the
+    resize is `fashionrec.model.images.resize_uint8`, the one resize of training, evaluation
+    and serving.
+
+    Args:
+        data: the encoded image.
+        size: the model's input size (its config's image_size).
+        max_pixels: the largest width × height decoded.
+
+    Returns:
+        uint8 (size, size, 3).
+
+    Raises:
+        InvalidArgument: not an accepted image, corrupt, truncated, or over max_pixels. The
+            message never quotes the data (it may be a server file's contents).
+    """
     if size < 1:
         raise InvalidArgument.for_field("size", f"must be positive, got {size}")
     if not data:
         raise InvalidArgument.for_field("image", "empty image data")
     try:
         with warnings.catch_warnings():
-            # A decompression bomb is refused below, not merely warned about.
+            # A decompression bomb is refused, not merely warned about.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as img:
+                width, height = img.size  # from the header: nothing is decoded yet
+                if width * height > max_pixels:
+                    raise InvalidArgument.for_field(
+                        "image", f"{width}×{height} pixels is over the limit of {max_pixels:,} pixels")
                 # JPEG can decode at a reduced scale directly, much faster for big photos.
                 img.draft("RGB", (size, size))
-                rgb = img.convert("RGB")
+                rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
     except Image.UnidentifiedImageError:
         raise InvalidArgument.for_field(
-            "image", f"{len(data)} bytes that are not a JPEG, PNG or WebP image "
-                     f"(starts with {data[:8]!r})") from None
+            "image", f"{len(data)} bytes that are not a JPEG, PNG or WebP image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InvalidArgument.for_field("image", f"image too large: {exc}") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise InvalidArgument.for_field(
-            "image", f"corrupt or truncated image ({len(data)} bytes): {exc}") from None
-    if rgb.size != (size, size):
-        rgb = rgb.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(rgb, dtype=np.uint8).copy()
+            "image", f"corrupt or truncated image ({len(data)} bytes): {type(exc).__name__}") from None
+    if rgb.shape[:2] == (size, size):
+        return rgb.copy()
+    from fashionrec.model.images import resize_uint8  # torch: only callers that encode decode images
+
+    return resize_uint8(rgb[None], size)[0].permute(1, 2, 0).numpy().copy()
+
+
+class BoundedDecoder:
+    """`decode_image` with a pixel cap and at most max_concurrent decodes at a time in the process.
+
+    One per process, shared by the Encode RPC, photo queries and ingest, so a burst of large
+    images cannot multiply the decode memory by the number of threads.
+
+    Args:
+        max_pixels: the largest width × height decoded.
+        max_concurrent: decodes running at once; more wait.
+    """
+
+    def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS, max_concurrent: int = 2) -> None:
+        self.max_pixels = max_pixels
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+
+    def __call__(self, data: bytes, size: int, timeout_s: float | None = None) -> np.ndarray:
+        """Decodes like decode_image once a slot is free.
+
+        Args:
+            data: the encoded image.
+            size: the model's input size.
+            timeout_s: how long to wait for a slot (None: as long as it takes).
+
+        Returns:
+            uint8 (size, size, 3).
+
+        Raises:
+            InvalidArgument: as decode_image.
+            DeadlineExceeded: no slot freed within timeout_s.
+        """
+        if not self._slots.acquire(timeout=None if timeout_s is None else max(0.0, timeout_s)):
+            raise DeadlineExceeded("the deadline passed while waiting to decode the image")
+        try:
+            return decode_image(data, size, self.max_pixels)
+        finally:
+            self._slots.release()
 
 
 def load_image_files(files: list[Path], size: int, sources: list[tuple[Path, int]],

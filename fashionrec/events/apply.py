@@ -5,9 +5,11 @@ older than what is stored (or than an earlier event of the same SKU in the
 batch); decode the upserts' images concurrently and encode them in one device
 batch; then run the writes in stream order, consecutive events of one kind
 as one bulk call, so per-SKU order holds. An event that can never be applied
-(image does not decode, unknown category or label value, patch of an item
-that is not indexed) is returned as Rejected for the dead-letter topic; an
-unreachable index raises Unavailable so the worker retries the batch.
+(image unreadable or undecodable, unknown category or label value, patch of
+an item that is not indexed) is returned as Rejected for the dead-letter
+topic; an unreachable index raises Unavailable so the worker retries the
+batch. Category and labels are checked against the model's vocabulary before
+the image is read, so a bad event costs no decode or encode.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
 import numpy as np
 from opentelemetry import trace
@@ -26,9 +26,10 @@ from opentelemetry import trace
 from fashionrec.artifact import ModelSpec
 from fashionrec.errors import InvalidArgument
 from fashionrec.events.codec import updated_at_seconds
+from fashionrec.events.image_refs import ImageReader
 from fashionrec.events.ingest import ReceivedEvent, Rejected
 from fashionrec.index import CatalogIndex, IndexedItem, Item, ItemPatch
-from fashionrec.index.schema import check_item
+from fashionrec.index.schema import check_item, check_vocabulary
 from fashionrec.telemetry.metrics import IngestMetrics
 from fashionrec.v1.catalog_pb2 import ItemUpsert
 
@@ -49,18 +50,7 @@ class ImageEncoder(Protocol):
 ImageDecoder = Callable[[bytes, int], np.ndarray]
 
 
-def read_image_uri(uri: str, image_root: Path | None) -> bytes:
-    """The bytes behind an image URI: file:// or a plain path (relative to image_root)."""
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("", "file"):
-        raise InvalidArgument.for_field("image_uri", f"scheme {parsed.scheme!r} is not supported; use file://")
-    path = Path(parsed.path if parsed.scheme else uri)
-    if not path.is_absolute() and image_root is not None:
-        path = image_root / path
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidArgument.for_field("image_uri", f"cannot read {path}: {exc.strerror}") from None
+__all__ = ["EncodedImages", "ImageDecoder", "ImageEncoder", "IndexApplier"]
 
 
 class IndexApplier:
@@ -72,7 +62,7 @@ class IndexApplier:
         metrics: IngestMetrics,
         tracer: trace.Tracer,
         version: str | None = None,
-        image_root: Path | None = None,
+        images: ImageReader | None = None,
         decode_threads: int = 4,
     ) -> None:
         self._index = index
@@ -81,17 +71,32 @@ class IndexApplier:
         self._metrics = metrics
         self._tracer = tracer
         self._version = version
-        self._image_root = image_root
+        # No reader: image references are refused (the default in deployments).
+        self._images = images or ImageReader(None, 0)
         self._pool = ThreadPoolExecutor(max_workers=decode_threads, thread_name_prefix="decode")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
+    def check(self) -> None:
+        """Raises when the index does not answer (a failure is then not an event's fault)."""
+        self._index.count()
+
     def apply(self, batch: Sequence[ReceivedEvent]) -> list[Rejected]:
         version = self._version or self._index.live_version()
         fresh = self._drop_stale(batch, version)
         rejected: list[Rejected] = []
-        items = self._encode_upserts([r for r in fresh if r.kind == "upsert"], rejected)
+        upserts = []
+        for received in fresh:
+            if received.kind != "upsert":
+                continue
+            try:
+                check_vocabulary(self._encoder.spec, _item(received, {}), "upsert")
+            except InvalidArgument as exc:
+                rejected.append(Rejected(received, "invalid_item", str(exc)))
+            else:
+                upserts.append(received)
+        items = self._encode_upserts(upserts, rejected)
         rejected_ids = {id(r.received) for r in rejected}
         runnable = [r for r in fresh if id(r) not in rejected_ids]
         started = time.perf_counter()
@@ -128,13 +133,13 @@ class IndexApplier:
             return {}
         spec = self._encoder.spec
         start_ns, started = time.time_ns(), time.perf_counter()
-        decoded = list(self._pool.map(lambda r: self._load_image(r.event.upsert, spec.image_size), upserts))
+        decoded = list(self._pool.map(lambda r: self._load_image(r, spec.image_size), upserts))
         self._stage_spans("image.decode", upserts, start_ns)
         self._metrics.stage_latency.labels(stage="decode").observe(time.perf_counter() - started)
         good = []
         for received, result in zip(upserts, decoded):
-            if isinstance(result, InvalidArgument):
-                rejected.append(Rejected(received, "image_undecodable", str(result)))
+            if isinstance(result, Rejected):
+                rejected.append(result)
             else:
                 good.append((received, result))
         if not good:
@@ -146,22 +151,31 @@ class IndexApplier:
         self._metrics.encoded_images.labels(device=str(self._encoder.device)).inc(len(good))
         items: dict[int, IndexedItem] = {}
         for row, (received, _) in enumerate(good):
-            entry = IndexedItem(_item(received, spec, encoded.labels[row]), encoded.whole[row], encoded.outfit[row])
+            predicted = {a.name: a.values[int(v)] for a, v in zip(spec.vocabulary.attributes, encoded.labels[row])}
+            entry = IndexedItem(_item(received, predicted), encoded.whole[row], encoded.outfit[row])
             try:
                 items[id(received)] = check_item(spec, entry, "upsert")
             except InvalidArgument as exc:
                 rejected.append(Rejected(received, "invalid_item", str(exc)))
         return items
 
-    def _load_image(self, upsert: ItemUpsert, size: int) -> np.ndarray | InvalidArgument:
+    def _load_image(self, received: ReceivedEvent, size: int) -> np.ndarray | Rejected:
+        upsert = received.event.upsert
         try:
             if upsert.WhichOneof("image") == "image_uri":
-                data = read_image_uri(upsert.image_uri, self._image_root)
+                data = self._images.read(upsert.image_uri)
             else:
                 data = upsert.image_bytes
+        except InvalidArgument as exc:
+            return Rejected(received, "image_unreadable", str(exc))
+        except Exception as exc:  # never the event's bytes or the file's in the detail
+            return Rejected(received, "image_unreadable", f"image_uri: {type(exc).__name__}")
+        try:
             return self._decode_image(data, size)
         except InvalidArgument as exc:
-            return exc
+            return Rejected(received, "image_undecodable", str(exc))
+        except Exception as exc:
+            return Rejected(received, "image_undecodable", f"image: {type(exc).__name__}")
 
     def _stage_spans(self, name: str, events: Sequence[ReceivedEvent], start_ns: int) -> None:
         """One span per event for a stage that ran batched, so each event's trace shows it."""
@@ -171,13 +185,13 @@ class IndexApplier:
             self._tracer.start_span(name, context=context, start_time=start_ns).end(end_time=end_ns)
 
 
-def _item(received: ReceivedEvent, spec: ModelSpec, predicted: np.ndarray) -> Item:
+def _item(received: ReceivedEvent, predicted: dict[str, str]) -> Item:
     event, upsert = received.event, received.event.upsert
     return Item(
         sku=event.sku,
         category=upsert.category,
         labels=dict(upsert.labels),
-        predicted_labels={a.name: a.values[int(v)] for a, v in zip(spec.vocabulary.attributes, predicted)},
+        predicted_labels=predicted,
         title=upsert.title,
         brand=upsert.brand,
         price=upsert.price,

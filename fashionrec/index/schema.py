@@ -202,9 +202,17 @@ def chunk_norms(spec: ModelSpec, whole: np.ndarray) -> np.ndarray:
     return np.linalg.norm(whole.reshape(len(spec.attribute_names), spec.attribute_dim), axis=1)
 
 
-def check_item(spec: ModelSpec, entry: IndexedItem, field_name: str) -> IndexedItem:
-    """Validates one item to write: vectors, category and label values."""
-    item = entry.item
+def check_vocabulary(spec: ModelSpec, item: Item, field_name: str) -> None:
+    """Checks an item's SKU, category and label values against the model's vocabulary.
+
+    Args:
+        spec: the model whose categories and attribute values are allowed.
+        item: the item to check (labels and predicted labels).
+        field_name: the request field the item came from, for the error.
+
+    Raises:
+        InvalidArgument: naming the first field that is not in the vocabulary.
+    """
     if not item.sku:
         raise InvalidArgument.for_field(f"{field_name}.sku", "must not be empty")
     if item.category not in spec.categories:
@@ -218,6 +226,12 @@ def check_item(spec: ModelSpec, entry: IndexedItem, field_name: str) -> IndexedI
                 vocab.global_index(attribute, value)
             except InvalidArgument as exc:
                 raise InvalidArgument.for_field(f"{field_name}.{kind}[{attribute}]", str(exc)) from None
+
+
+def check_item(spec: ModelSpec, entry: IndexedItem, field_name: str) -> IndexedItem:
+    """Validates one item to write: vectors, category and label values."""
+    item = entry.item
+    check_vocabulary(spec, item, field_name)
     whole = as_vector(entry.whole, spec.whole_dim, f"{field_name}.whole")
     outfit = as_vector(entry.outfit, spec.outfit_whole_dim, f"{field_name}.outfit")
     zero = np.flatnonzero(chunk_norms(spec, whole) == 0)

@@ -17,8 +17,8 @@ STAGE_LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2
 FRESHNESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 # Why an event goes to the dead-letter topic (fashionrec.events.codec and .apply).
-DEAD_LETTER_REASONS = ("empty", "undecodable", "content_type", "missing_field", "invalid_field",
-                       "image_undecodable", "invalid_item", "unknown_sku")
+DEAD_LETTER_REASONS = ("empty", "undecodable", "content_type", "missing_field", "invalid_field", "too_large",
+                       "image_unreadable", "image_undecodable", "invalid_item", "unknown_sku", "processing_failed")
 
 
 class RpcMetrics:
@@ -94,6 +94,28 @@ class IngestMetrics:
             ["dependency"], registry=registry,
         )
         self.backoff.labels(dependency="index")  # at 0 from the start, like the dead letters
+        self.event_retries = Counter(
+            "fashionrec_ingest_event_retries", "Retries of one event after it failed unexpectedly.",
+            registry=registry,
+        )
+        self.worker_restarts = Counter(
+            "fashionrec_ingest_worker_restarts", "Times the ingest worker stopped on an error and was restarted.",
+            registry=registry,
+        )
+        self.worker_running = Gauge(
+            "fashionrec_ingest_worker_running", "1 while the ingest worker runs, 0 while it is down.",
+            registry=registry,
+        )
+        self.healthy = Gauge(
+            "fashionrec_ingest_healthy",
+            "1 when the ingest worker runs and makes progress on its lag, 0 when it is down or stalled.",
+            registry=registry,
+        )
+        self.since_progress = Gauge(
+            "fashionrec_ingest_seconds_since_progress",
+            "Seconds since the worker last committed a batch, while it has lag (0 when caught up).",
+            registry=registry,
+        )
 
 
 @dataclass
