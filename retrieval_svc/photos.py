@@ -34,4 +34,5 @@ class RemotePhotoEncoder:
         return VectorQuery(
             whole=np.asarray(embedding.whole, dtype=np.float32),
             labels={p.attribute: p.value for p in embedding.predictions},
+            log_probs=np.asarray(embedding.log_probs, dtype=np.float32) if embedding.log_probs else None,
         )

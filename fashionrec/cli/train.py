@@ -4,7 +4,7 @@
 
 Resumes from MODEL_DIR/training_state.pt when a run with the same settings stopped
 there; `--fresh` starts over. `--from OTHER_MODEL_DIR` starts from another artifact's
-weights and trains the outfit stage only; `--joint-outfit` fine-tunes the encoder in it.
+weights and trains the outfit stage (the compatibility network) only.
 """
 
 from __future__ import annotations
@@ -31,12 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ablate", action="append", default=[], metavar="LOSS",
                         help="drop a loss term (classification, attribute_triplet, label_triplet, "
                              "compositional, consistency, memory); repeatable")
-    parser.add_argument("--joint-outfit", action="store_true",
-                        help="outfit stage: fine-tune the encoder jointly with the outfit head")
-    parser.add_argument("--joint-outfit-loss", choices=("triplet", "softmax"), default=None,
-                        help="outfit loss of the joint stage (default triplet)")
     parser.add_argument("--outfit-negatives", type=int, default=None,
-                        help="sampled negatives per outfit question (default 10)")
+                        help="sampled same-category negatives per outfit (default 15)")
     parser.add_argument("--from", dest="init_from", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model's weights and train the outfit stage only")
     parser.add_argument("--seed", type=int, default=0)
@@ -64,10 +60,6 @@ def build_config(args: argparse.Namespace):
         config = dataclasses.replace(config, pretrain_epochs=args.epochs, manipulation_epochs=args.epochs)
     if args.outfit_epochs:
         config = dataclasses.replace(config, outfit_epochs=args.outfit_epochs)
-    if getattr(args, "joint_outfit", False):
-        config = dataclasses.replace(config, outfit_joint=True)
-    if getattr(args, "joint_outfit_loss", None):
-        config = dataclasses.replace(config, outfit_joint_loss=args.joint_outfit_loss)
     if getattr(args, "outfit_negatives", None):
         config = dataclasses.replace(config, outfit_negatives=args.outfit_negatives)
     if args.baseline == "amnet":

@@ -36,8 +36,9 @@ from fashionrec.v1.catalog_pb2 import ItemUpsert
 
 class EncodedImages(Protocol):
     whole: np.ndarray  # (B, whole_dim)
-    outfit: np.ndarray  # (B, outfit_whole_dim)
+    outfit: np.ndarray  # (B, outfit_dim)
     labels: np.ndarray  # (B, n_attributes) predicted value index
+    log_probs: np.ndarray  # (B, S) floored class log-posteriors
 
 
 class ImageEncoder(Protocol):
@@ -152,7 +153,8 @@ class IndexApplier:
         items: dict[int, IndexedItem] = {}
         for row, (received, _) in enumerate(good):
             predicted = {a.name: a.values[int(v)] for a, v in zip(spec.vocabulary.attributes, encoded.labels[row])}
-            entry = IndexedItem(_item(received, predicted), encoded.whole[row], encoded.outfit[row])
+            entry = IndexedItem(_item(received, predicted), encoded.whole[row], encoded.outfit[row],
+                                encoded.log_probs[row])
             try:
                 items[id(received)] = check_item(spec, entry, "upsert")
             except InvalidArgument as exc:

@@ -26,10 +26,15 @@ from fashionrec.index.store import Point, VectorStore
 
 @dataclass(frozen=True)
 class VectorQuery:
-    """A query item that is not in the catalog (an uploaded photo, encoded): r and its labels."""
+    """A query item that is not in the catalog (an uploaded photo, encoded): r, labels, ℓ.
+
+    log_probs (S,): the photo's class log-posteriors; without them, similarity ranks by
+    the chunks alone (the posterior half of s_a is then the same for every candidate).
+    """
 
     whole: np.ndarray
     labels: Mapping[str, str] = field(default_factory=dict)
+    log_probs: np.ndarray | None = None
 
 
 QueryItem = str | VectorQuery  # a SKU, or an encoded photo
@@ -64,6 +69,7 @@ class OutfitScore:
 @dataclass(frozen=True)
 class _Probe:
     whole: np.ndarray
+    log_probs: np.ndarray
     current_value: Callable[[str], str | None]
     exclude_ids: tuple[str, ...]
 
@@ -114,7 +120,7 @@ class CatalogIndex:
         points: dict[str, Point] = {}  # the last entry of a SKU wins, as it would in the stream
         for i, entry in enumerate(items):
             entry = schema.check_item(spec, entry, f"items[{i}]")
-            vectors = schema.point_vectors(spec, entry.whole, entry.outfit)
+            vectors = schema.point_vectors(spec, entry.whole, entry.outfit, entry.log_probs)
             payload = entry.item.to_payload(version, float(np.linalg.norm(entry.whole)))
             points[entry.item.sku] = Point(point_id(entry.item.sku), vectors, payload)
         self._store.upsert(version, list(points.values()))
@@ -146,7 +152,9 @@ class CatalogIndex:
     def get_items(self, skus: Sequence[str], version: str | None = None) -> list[IndexedItem]:
         """Items with their raw vectors, in the order asked; NotFound names unknown SKUs."""
         version = version or self.live_version()
-        points = self._store.retrieve(version, [point_id(s) for s in skus], with_vectors=(schema.WHOLE, schema.OUTFIT))
+        spec = self._store.artifact(version).spec
+        points = self._store.retrieve(version, [point_id(s) for s in skus],
+                                      with_vectors=(schema.WHOLE, schema.MANIPULATION, schema.OUTFIT))
         by_sku = {p.payload["sku"]: p for p in points}
         missing = [s for s in skus if s not in by_sku]
         if missing:
@@ -155,7 +163,10 @@ class CatalogIndex:
         for sku in skus:
             p = by_sku[sku]
             whole = np.asarray(p.vectors[schema.WHOLE], dtype=np.float32) * np.float32(p.payload["whole_norm"])
-            out.append(IndexedItem(Item.from_payload(p.payload), whole, np.asarray(p.vectors[schema.OUTFIT], np.float32)))
+            # ℓ is stored verbatim after L2n(r) in the manipulation vector.
+            log_probs = np.asarray(p.vectors[schema.MANIPULATION][spec.whole_dim:], dtype=np.float32)
+            out.append(IndexedItem(Item.from_payload(p.payload), whole,
+                                   np.asarray(p.vectors[schema.OUTFIT], np.float32), log_probs))
         return out
 
     def count(self, filters: Filters = Filters(), version: str | None = None) -> int:
@@ -170,17 +181,18 @@ class CatalogIndex:
         k: int = 10,
         require_predicted_target: bool = False,
     ) -> SearchResult:
-        """Items like the query but with the changed attribute values: search L2n(r + M·i)."""
+        """Items like the query but with the changed attribute values (compose.manipulation_query)."""
         version, artifact = self._live()
         spec = artifact.spec
         self._check_k(k)
         must = filters.conditions(spec)
         probe = self._probe(version, query)
         i = compose.indicator(spec, changes, probe.current_value)
-        vector = compose.manipulation_query(artifact, probe.whole, i)
+        target = compose.target_labels(spec, i, probe.current_value)
+        vector = compose.manipulation_query(artifact, probe.whole, i, target)
         if require_predicted_target:
             must += [AnyOf(schema.predicted_key(c.attribute), (c.value,)) for c in changes]
-        return self._search(version, Search(schema.WHOLE, vector, k, tuple(must), probe.exclude_ids))
+        return self._search(version, Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids))
 
     def similar(self, query: QueryItem, filters: Filters = Filters(), k: int = 10) -> SearchResult:
         """Items whose whole representation is closest (cosine)."""
@@ -197,7 +209,7 @@ class CatalogIndex:
         filters: Filters = Filters(),
         k: int = 10,
     ) -> SearchResult:
-        """Items ranked by sum_a w_a cos(q_a, g_a), weights normalised to sum to one."""
+        """Items ranked by sum_a w_a <s_a(q), s_a(g)> (schema.py), weights normalised to sum to one."""
         version, artifact = self._live()
         spec = artifact.spec
         self._check_k(k)
@@ -205,7 +217,7 @@ class CatalogIndex:
         normalised = compose.normalised_weights(spec, pairs)
         must = filters.conditions(spec)
         probe = self._probe(version, query)
-        using, vector = compose.weighted_query(spec, probe.whole, normalised)
+        using, vector = compose.weighted_query(spec, probe.whole, probe.log_probs, normalised)
         return self._search(version, Search(using, vector, k, tuple(must), probe.exclude_ids))
 
     def complete_outfit(
@@ -226,7 +238,7 @@ class CatalogIndex:
         must = [c for c in must if not (isinstance(c, AnyOf) and c.key == "category")]
         must.append(AnyOf("category", (target_category,)))
         items = self.get_items(outfit_skus, version)
-        vector = compose.outfit_query(artifact, [(e.item.category, e.outfit) for e in items], target_category)
+        vector = compose.outfit_query(artifact, [e.outfit for e in items])
         exclude = tuple(point_id(s) for s in outfit_skus)
         return self._search(version, Search(schema.OUTFIT, vector, k, tuple(must), exclude))
 
@@ -236,7 +248,7 @@ class CatalogIndex:
         self._check_skus(skus, "skus", minimum=2)
         items = self.get_items(skus, version)
         pairs = [
-            PairScore(a.item.sku, b.item.sku, compose.pair_score(artifact, (a.item.category, a.outfit), (b.item.category, b.outfit)))
+            PairScore(a.item.sku, b.item.sku, compose.pair_score(artifact, a.outfit, b.outfit))
             for n, a in enumerate(items)
             for b in items[n + 1:]
         ]
@@ -267,7 +279,7 @@ class CatalogIndex:
         spec = self._store.artifact(version).spec
         if isinstance(query, str):
             [entry] = self.get_items([query], version)
-            return _Probe(entry.whole, entry.item.current_value, (point_id(query),))
+            return _Probe(entry.whole, entry.log_probs, entry.item.current_value, (point_id(query),))
         whole = schema.as_vector(query.whole, spec.whole_dim, "item.whole")
         if np.any(schema.chunk_norms(spec, whole) == 0):
             raise InvalidArgument.for_field("item.whole", "an attribute chunk is all zeros")
@@ -276,7 +288,13 @@ class CatalogIndex:
                 spec.vocabulary.global_index(attribute, value)
             except InvalidArgument as exc:
                 raise InvalidArgument.for_field(f"item.labels[{attribute}]", str(exc)) from None
-        return _Probe(whole, query.labels.get, ())
+        if query.log_probs is None:  # uniform posteriors: the same for every candidate
+            vocab = spec.vocabulary
+            log_probs = np.concatenate([np.full(len(a.values), -np.log(len(a.values)), np.float32)
+                                        for a in vocab.attributes])
+        else:
+            log_probs = schema.check_log_probs(spec, query.log_probs, "item.log_probs")
+        return _Probe(whole, log_probs, query.labels.get, ())
 
     def _search(self, version: str, search: Search) -> SearchResult:
         hits = self._store.search(version, search)

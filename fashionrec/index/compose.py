@@ -2,11 +2,14 @@
 
 Pure numpy on the model artifact; the search side is in fashionrec.index.catalog.
 
-- Manipulation: r' = r + M·i with i in {-1, 0, +1}^S; rank by <L2n(r'), L2n(g)>.
-- Weighted attribute similarity: sum_a w_a cos(q_a, g_a)
-  = <concat_a w_a L2n(q_a), concat_a L2n(g_a)>   (the `chunks` vector).
-- Outfit completion: mean_o sum_a W[cat(o), t, a] <o_a, c_a>
-  = <mean_o concat_a W[cat(o), t, a] o_a, outfit(c)>   (the `outfit` vector).
+- Manipulation: r' = r + M·i with i in {-1, 0, +1}^S, t the one-hot target labels (the
+  item's labels with the changes applied); rank by
+  <L2n(r'), L2n(g)> + β Σ_a ℓ_g[t_a] = <concat(L2n(r'), β·t), concat(L2n(g), ℓ_g)>
+  (the `manipulation` vector). β = 0 is ADDE's composed query alone; the posterior term
+  is what made it beat its own classifier heads at catalog scale (docs/model.md).
+- Weighted attribute similarity: sum_a w_a <s_a(q), s_a(g)>
+  = <concat_a w_a s_a(q), concat_a s_a(g)>   (the `chunks` vector; s_a in schema.py).
+- Outfit completion: mean_o e_o^T A e_c = <A^T mean_o e_o, e_c>   (the `outfit` vector).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 
 from fashionrec.artifact import ModelArtifact, ModelSpec
 from fashionrec.errors import InvalidArgument
-from fashionrec.index.schema import CHUNKS, attr_vector, unit
+from fashionrec.index.schema import CHUNKS, attr_vector, attribute_slices, attribute_vectors, unit
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,27 @@ def indicator(
     return out
 
 
-def manipulation_query(artifact: ModelArtifact, whole: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """L2n(r + M·i)."""
+def target_labels(spec: ModelSpec, i: np.ndarray, current_value: Callable[[str], str | None]) -> np.ndarray:
+    """t (S,): one-hot of the value each attribute should have: the item's own, moved by i.
+
+    An attribute whose current value is unknown and that is not changed gets no entry.
+    """
+    vocab = spec.vocabulary
+    t = np.zeros(vocab.total_values, dtype=np.float32)
+    for attribute in spec.attribute_names:
+        value = current_value(attribute)
+        if value is not None:
+            t[vocab.global_index(attribute, value)] = 1.0
+    return np.clip(t + i, 0.0, 1.0)
+
+
+def manipulation_query(artifact: ModelArtifact, whole: np.ndarray, i: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """concat(L2n(r + M·i), β·t): the query of the `manipulation` vector."""
     moved = whole + artifact.prototypes @ i
     if not np.linalg.norm(moved) > 0:
         raise InvalidArgument.for_field("changes", "the manipulated representation is zero")
-    return unit(moved.astype(np.float32))
+    beta = np.float32(artifact.spec.posterior_weight)
+    return np.concatenate([unit(moved.astype(np.float32)), beta * target.astype(np.float32)])
 
 
 def normalised_weights(spec: ModelSpec, weights: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -84,37 +102,28 @@ def normalised_weights(spec: ModelSpec, weights: Sequence[tuple[str, float]]) ->
     return {a: w / total for a, w in out.items() if w > 0}
 
 
-def weighted_query(spec: ModelSpec, whole: np.ndarray, weights: dict[str, float]) -> tuple[str, np.ndarray]:
-    """(vector name, query vector) ranking by sum_a w_a cos(q_a, g_a); one attribute uses its own vector."""
-    chunks = whole.reshape(len(spec.attribute_names), spec.attribute_dim)
+def weighted_query(spec: ModelSpec, whole: np.ndarray, log_probs: np.ndarray,
+                   weights: dict[str, float]) -> tuple[str, np.ndarray]:
+    """(vector name, query vector) ranking by sum_a w_a <s_a(q), s_a(g)>; one attribute uses its own vector."""
+    chunks = attribute_vectors(spec, whole, log_probs)
+    slices = attribute_slices(spec)
     if len(weights) == 1:
         [attribute] = weights
-        return attr_vector(attribute), unit(chunks[spec.vocabulary.position(attribute)])
+        return attr_vector(attribute), chunks[slices[attribute]]
     query = np.zeros_like(chunks)
     for attribute, weight in weights.items():
-        pos = spec.vocabulary.position(attribute)
-        query[pos] = weight * unit(chunks[pos])
-    return CHUNKS, query.reshape(-1)
+        part = slices[attribute]
+        query[part] = weight * chunks[part]
+    return CHUNKS, query
 
 
-def outfit_query(artifact: ModelArtifact, outfit: Sequence[tuple[str, np.ndarray]], target: str) -> np.ndarray:
-    """mean over the outfit's (category, outfit vector) of concat_a W[cat, target, a] o_a."""
-    spec = artifact.spec
-    categories = spec.categories
-    t = categories.index(target)
-    n = len(spec.attribute_names)
-    total = np.zeros((n, spec.outfit_dim), dtype=np.float32)
-    for category, vec in outfit:
-        weights = artifact.outfit_weights[categories.index(category), t]
-        total += weights[:, None] * vec.reshape(n, spec.outfit_dim)
-    return (total / len(outfit)).reshape(-1)
+def outfit_query(artifact: ModelArtifact, outfit: Sequence[np.ndarray]) -> np.ndarray:
+    """A^T mean_o e_o: its inner product with a candidate's e_c is the candidate's mean compatibility."""
+    mean = np.mean(np.stack([np.asarray(e, np.float32) for e in outfit]), axis=0)
+    return (artifact.outfit_bilinear.T @ mean).astype(np.float32)
 
 
-def pair_score(artifact: ModelArtifact, a: tuple[str, np.ndarray], b: tuple[str, np.ndarray]) -> float:
-    """Compatibility of two items: the weighted per-attribute inner product, averaged over both directions."""
-    spec = artifact.spec
-    n, categories = len(spec.attribute_names), spec.categories
-    ca, cb = categories.index(a[0]), categories.index(b[0])
-    per_attr = np.sum(a[1].reshape(n, -1) * b[1].reshape(n, -1), axis=1)
-    weights = 0.5 * (artifact.outfit_weights[ca, cb] + artifact.outfit_weights[cb, ca])
-    return float(weights @ per_attr)
+def pair_score(artifact: ModelArtifact, a: np.ndarray, b: np.ndarray) -> float:
+    """Compatibility of two items, the same in both directions: (e_a^T A e_b + e_b^T A e_a) / 2."""
+    form = artifact.outfit_bilinear
+    return float(0.5 * (a @ form @ b + b @ form @ a))

@@ -3,7 +3,7 @@
     ROOT/
       LIVE                       the live version's directory name (switched by os.replace)
       versions/<collection>/
-        model/                   config.json, prototypes.npy, outfit_weights.npy
+        model/                   config.json, prototypes.npy, outfit_bilinear.npy
         shard/                   the qdrant-edge shard
 
 `model/` is written last (into a temporary directory, then renamed), so a

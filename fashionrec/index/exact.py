@@ -3,10 +3,10 @@
 Written from the formulas (not from fashionrec.index.compose), so that the
 comparison checks the composed query vectors as well as the engine:
 
-  manipulate   cos(r + sum_changes (M[:, target] - M[:, current]), g)
+  manipulate   cos(r + sum_changes (M[:, target] - M[:, current]), g) + β sum_a log p_g(t_a)
   similar      cos(r, g)
-  similar_by   sum_a w_a cos(q_a, g_a) / sum_a w_a
-  outfit       mean_o sum_a W[cat(o), t, a] <o_a, c_a>
+  similar_by   sum_a w_a [(1 - ω) cos(q_a, g_a) + ω sum_v sqrt(p_qa(v) p_ga(v))] / sum_a w_a
+  outfit       mean_o e_o^T A e_c
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class ExactCatalog:
         n, d = len(spec.attribute_names), spec.attribute_dim
         self._whole = np.stack([e.whole for e in self._items]).astype(np.float64)
         self._chunks = _unit_rows(self._whole.reshape(len(self._items), n, d))
-        self._outfit = np.stack([e.outfit for e in self._items]).astype(np.float64).reshape(len(self._items), n, -1)
+        self._outfit = np.stack([e.outfit for e in self._items]).astype(np.float64)
+        self._log_probs = np.stack([e.log_probs for e in self._items]).astype(np.float64)
         self._category = np.array([spec.categories.index(e.item.category) for e in self._items])
         self._categories = np.array([e.item.category for e in self._items])
         self._brands = np.array([e.item.brand for e in self._items])
@@ -71,27 +72,38 @@ class ExactCatalog:
     def manipulate(
         self, sku: str, changes: Sequence[Change], filters: Filters, k: int, require_predicted_target: bool = False
     ) -> list[tuple[str, float]]:
-        vocab = self._artifact.spec.vocabulary
+        spec = self._artifact.spec
+        vocab = spec.vocabulary
         item = self._items[self._row[sku]].item
         query = self._whole[self._row[sku]].copy()
+        target = {a: item.labels.get(a) or item.predicted_labels.get(a) for a in spec.attribute_names}
         for change in changes:
             query += self._artifact.prototypes[:, vocab.global_index(change.attribute, change.value)]
             current = item.labels.get(change.attribute) or item.predicted_labels.get(change.attribute)
             if current is not None:
                 query -= self._artifact.prototypes[:, vocab.global_index(change.attribute, current)]
+            target[change.attribute] = change.value
+        columns = [vocab.global_index(a, v) for a, v in target.items() if v is not None]
+        posterior = self._log_probs[:, columns].sum(axis=1)
         mask = self._mask(filters, [sku])
         if require_predicted_target:
             for c in changes:
                 mask &= np.array([e.item.predicted_labels.get(c.attribute) == c.value for e in self._items])
-        return self._top(self._cos_whole(query), mask, k)
+        return self._top(self._cos_whole(query) + spec.posterior_weight * posterior, mask, k)
 
     def similar_by(self, sku: str, weights: Mapping[str, float], filters: Filters, k: int) -> list[tuple[str, float]]:
-        positions = self._artifact.spec.vocabulary
-        q = self._chunks[self._row[sku]]
+        spec = self._artifact.spec
+        vocab, omega = spec.vocabulary, spec.similarity_posterior_weight
+        row = self._row[sku]
+        q = self._chunks[row]
         scores = np.zeros(len(self._items))
         for attribute, weight in weights.items():
-            a = positions.position(attribute)
-            scores += weight * (self._chunks[:, a, :] @ q[a])
+            a = vocab.position(attribute)
+            values = slice(vocab.offsets[a], vocab.offsets[a] + len(vocab.attributes[a].values))
+            p = np.exp(self._log_probs[:, values])
+            p /= p.sum(axis=1, keepdims=True)
+            overlap = np.sqrt(p) @ np.sqrt(p[row])
+            scores += weight * ((1 - omega) * (self._chunks[:, a, :] @ q[a]) + omega * overlap)
         return self._top(scores / sum(weights.values()), self._mask(filters, [sku]), k)
 
     def complete_outfit(
@@ -100,8 +112,6 @@ class ExactCatalog:
         t = self._artifact.spec.categories.index(target)
         scores = np.zeros(len(self._items))
         for sku in outfit_skus:
-            o = self._row[sku]
-            w = self._artifact.outfit_weights[self._category[o], t]
-            scores += np.einsum("a,nab,ab->n", w, self._outfit, self._outfit[o])
+            scores += self._outfit @ (self._outfit[self._row[sku]] @ self._artifact.outfit_bilinear)
         mask = self._mask(filters, outfit_skus) & (self._category == t)
         return self._top(scores / len(outfit_skus), mask, k)

@@ -2,10 +2,18 @@
 
 Per item, for a model with attributes a = 1..n (see fashionrec.artifact):
 
-  whole      L2n(concat_a r_a)          manipulation and "similar items"
-  attr_<a>   L2n(r_a)                   conditional similarity on one attribute
-  chunks     concat_a L2n(r_a)          weighted similarity: one composed query
-  outfit     concat_a L2n(P_a r_a)      outfit completion: one composed query
+  whole         L2n(r), r = concat_a r_a     "similar items"; r is read back from it
+  manipulation  concat(L2n(r), ℓ)          manipulation: one composed query (compose.py)
+  attr_<a>      s_a = concat(√(1−w)·L2n(r_a), √w·√p_a)
+                                           conditional similarity on one attribute
+  chunks        concat_a s_a               weighted similarity: one composed query
+  outfit        e                          outfit completion: one composed query
+
+ℓ (S) is the classifier heads' log-posteriors (floored), p_a = exp(ℓ_a) attribute a's
+class posterior, w the model's similarity_posterior_weight. s_a is a unit vector, so
+⟨s_a, s'_a⟩ = (1−w)·cos(r_a, r'_a) + w·Σ_v √(p_a(v) p'_a(v)) (Bhattacharyya coefficient).
+Measured on a 20k-item unseen catalog (docs/model.md): the class posteriors carry what
+the chunks alone rank poorly (sleeve, neckline), the chunks what the labels do not name.
 
 Every vector is stored with the Dot distance and normalised here, so both
 backends hold the very same numbers and Dot over unit vectors is cosine. Dot
@@ -35,6 +43,7 @@ from fashionrec.artifact import ModelSpec
 from fashionrec.errors import InvalidArgument
 
 WHOLE = "whole"
+MANIPULATION = "manipulation"
 CHUNKS = "chunks"
 OUTFIT = "outfit"
 
@@ -84,9 +93,16 @@ def check_spec(spec: ModelSpec) -> None:
             raise ValueError(f"attribute name {name!r} must match {_SAFE_NAME.pattern} to be indexed")
 
 
+def attribute_vector_dim(spec: ModelSpec, attribute: str) -> int:
+    """Dimensions of s_a: the chunk and the attribute's class posterior."""
+    return spec.attribute_dim + len(spec.vocabulary.attribute(attribute).values)
+
+
 def vector_dims(spec: ModelSpec) -> dict[str, int]:
-    dims = {WHOLE: spec.whole_dim, CHUNKS: spec.whole_dim, OUTFIT: spec.outfit_whole_dim}
-    dims.update({attr_vector(a): spec.attribute_dim for a in spec.attribute_names})
+    total_values = spec.vocabulary.total_values
+    dims = {WHOLE: spec.whole_dim, MANIPULATION: spec.whole_dim + total_values,
+            CHUNKS: spec.whole_dim + total_values, OUTFIT: spec.outfit_dim}
+    dims.update({attr_vector(a): attribute_vector_dim(spec, a) for a in spec.attribute_names})
     return dims
 
 
@@ -158,7 +174,8 @@ class IndexedItem:
 
     item: Item
     whole: np.ndarray  # r = concat_a r_a, (whole_dim,)
-    outfit: np.ndarray  # concat_a L2n(P_a r_a), (outfit_whole_dim,)
+    outfit: np.ndarray  # e, the unit style embedding, (outfit_dim,)
+    log_probs: np.ndarray  # ℓ, floored class log-posteriors in vocabulary order, (S,)
 
 
 @dataclass(frozen=True)
@@ -233,27 +250,70 @@ def check_item(spec: ModelSpec, entry: IndexedItem, field_name: str) -> IndexedI
     item = entry.item
     check_vocabulary(spec, item, field_name)
     whole = as_vector(entry.whole, spec.whole_dim, f"{field_name}.whole")
-    outfit = as_vector(entry.outfit, spec.outfit_whole_dim, f"{field_name}.outfit")
+    outfit = as_vector(entry.outfit, spec.outfit_dim, f"{field_name}.outfit")
+    log_probs = check_log_probs(spec, entry.log_probs, f"{field_name}.log_probs")
     zero = np.flatnonzero(chunk_norms(spec, whole) == 0)
     if zero.size:
         name = spec.attribute_names[int(zero[0])]
         raise InvalidArgument.for_field(f"{field_name}.whole", f"the chunk of attribute {name!r} is all zeros")
-    return IndexedItem(item, whole, outfit)
+    return IndexedItem(item, whole, outfit, log_probs)
+
+
+def check_log_probs(spec: ModelSpec, value: Any, field_name: str) -> np.ndarray:
+    """Class log-posteriors (S,): finite and ≤ 0, or InvalidArgument naming the field."""
+    log_probs = as_vector(value, spec.vocabulary.total_values, field_name)
+    if np.any(log_probs > 1e-4):
+        raise InvalidArgument.for_field(field_name, "log-probabilities must be <= 0")
+    return log_probs
 
 
 def unit(vec: np.ndarray) -> np.ndarray:
     return vec / np.float32(np.linalg.norm(vec))
 
 
-def point_vectors(spec: ModelSpec, whole: np.ndarray, outfit: np.ndarray) -> dict[str, list[float]]:
-    """The named vectors of one (validated) item."""
-    chunks = whole.reshape(len(spec.attribute_names), spec.attribute_dim)
+def attribute_vectors(spec: ModelSpec, whole: np.ndarray, log_probs: np.ndarray) -> np.ndarray:
+    """s_a for every attribute, concatenated (the `chunks` vector); each s_a has unit norm.
+
+    Args:
+        spec: the model (attribute_dim, vocabulary, similarity_posterior_weight).
+        whole: r (whole_dim,).
+        log_probs: ℓ (S,).
+
+    Returns:
+        float32 (whole_dim + S,): concat_a [√(1−w)·L2n(r_a), √w·√p_a] with p_a renormalised.
+    """
+    w = spec.similarity_posterior_weight
+    chunks = whole.reshape(len(spec.attribute_names), spec.attribute_dim).astype(np.float64)
     unit_chunks = chunks / np.linalg.norm(chunks, axis=1, keepdims=True)
+    parts = []
+    for a, offset in enumerate(spec.vocabulary.offsets):
+        size = len(spec.vocabulary.attributes[a].values)
+        p = np.exp(np.asarray(log_probs[offset:offset + size], np.float64))
+        parts += [np.sqrt(1.0 - w) * unit_chunks[a], np.sqrt(w) * np.sqrt(p / p.sum())]
+    return np.concatenate(parts).astype(np.float32)
+
+
+def attribute_slices(spec: ModelSpec) -> dict[str, slice]:
+    """Where each s_a sits in the `chunks` vector."""
+    out, start = {}, 0
+    for name in spec.attribute_names:
+        size = attribute_vector_dim(spec, name)
+        out[name] = slice(start, start + size)
+        start += size
+    return out
+
+
+def point_vectors(spec: ModelSpec, whole: np.ndarray, outfit: np.ndarray,
+                  log_probs: np.ndarray) -> dict[str, list[float]]:
+    """The named vectors of one (validated) item."""
+    whole_unit = unit(whole)
+    chunks = attribute_vectors(spec, whole, log_probs)
     vectors = {
-        WHOLE: unit(whole).tolist(),
-        CHUNKS: unit_chunks.reshape(-1).tolist(),
+        WHOLE: whole_unit.tolist(),
+        MANIPULATION: np.concatenate([whole_unit, log_probs.astype(np.float32)]).tolist(),
+        CHUNKS: chunks.tolist(),
         OUTFIT: outfit.astype(np.float32).tolist(),
     }
-    for name, chunk in zip(spec.attribute_names, unit_chunks):
-        vectors[attr_vector(name)] = chunk.tolist()
+    for name, part in attribute_slices(spec).items():
+        vectors[attr_vector(name)] = chunks[part].tolist()
     return vectors

@@ -172,7 +172,7 @@ class ServerStore(VectorStore):
                     "collection": name,
                     "config": json.dumps(spec.to_json()),
                     "prototypes": _encode_array(artifact.prototypes),
-                    "outfit_weights": _encode_array(artifact.outfit_weights),
+                    "outfit_bilinear": _encode_array(artifact.outfit_bilinear),
                 },
             )])
 
@@ -195,7 +195,7 @@ class ServerStore(VectorStore):
         artifact = ModelArtifact(
             spec=ModelSpec.from_json(json.loads(payload["config"])),
             prototypes=_decode_array(payload["prototypes"]),
-            outfit_weights=_decode_array(payload["outfit_weights"]),
+            outfit_bilinear=_decode_array(payload["outfit_bilinear"]),
         )
         return self._artifacts.setdefault(version, artifact)
 

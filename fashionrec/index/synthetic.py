@@ -35,22 +35,36 @@ def synthetic_artifact(version: str, shape: SyntheticShape = SyntheticShape(), s
     for a in range(1, shape.n_attributes):
         mapping[f"attr{a}"] = [f"a{a}v{v}" for v in range(shape.values_per_attribute)]
     vocab = Vocabulary.from_mapping(mapping)
-    spec = ModelSpec(version, vocab, shape.attribute_dim, shape.outfit_dim, image_size=64)
+    # Non-zero posterior weights, so that tests exercise both halves of every composed query.
+    spec = ModelSpec(version, vocab, shape.attribute_dim, shape.outfit_dim, image_size=64,
+                     posterior_weight=0.05, similarity_posterior_weight=0.3)
     prototypes = np.zeros((spec.whole_dim, vocab.total_values), dtype=np.float32)
     d = shape.attribute_dim
     for a, offset in enumerate(vocab.offsets):
         for v in range(len(vocab.attributes[a].values)):
             # Block-diagonal, as the memory loss makes M: value prototypes live in their attribute's slice.
             prototypes[a * d:(a + 1) * d, offset + v] = rng.normal(size=d) / np.sqrt(d)
-    weights = rng.uniform(0.0, 1.0, size=(shape.n_categories, shape.n_categories, shape.n_attributes))
-    return ModelArtifact(spec, prototypes, weights.astype(np.float32))
+    # An outfit form near the identity with an asymmetric part, as training leaves it.
+    form = np.eye(shape.outfit_dim) * 5.0 + rng.normal(size=(shape.outfit_dim, shape.outfit_dim))
+    return ModelArtifact(spec, prototypes, form.astype(np.float32))
 
 
-def _projections(artifact: ModelArtifact, seed: int) -> np.ndarray:
+def _projection(artifact: ModelArtifact, seed: int) -> np.ndarray:
+    """(outfit_dim, whole_dim): style embeddings as a fixed random view of the chunks."""
     spec = artifact.spec
     rng = np.random.default_rng(seed + 7919)
-    n = len(spec.attribute_names)
-    return rng.normal(size=(n, spec.outfit_dim, spec.attribute_dim)).astype(np.float32)
+    return rng.normal(size=(spec.outfit_dim, spec.whole_dim)).astype(np.float32)
+
+
+def _log_probs(vocab: Vocabulary, predicted: list[int]) -> np.ndarray:
+    """A confident classifier: p = 0.9 on the predicted value, the rest spread evenly."""
+    parts = []
+    for attribute, value in zip(vocab.attributes, predicted):
+        size = len(attribute.values)
+        p = np.full(size, 0.1 / (size - 1)) if size > 1 else np.ones(1)
+        p[value] = 0.9 if size > 1 else 1.0
+        parts.append(np.log(p))
+    return np.concatenate(parts).astype(np.float32)
 
 
 def synthetic_items(
@@ -60,8 +74,8 @@ def synthetic_items(
     spec = artifact.spec
     vocab = spec.vocabulary
     rng = np.random.default_rng(seed * 1_000_003 + start)
-    projections = _projections(artifact, seed)
-    n, d = len(spec.attribute_names), spec.attribute_dim
+    projection = _projection(artifact, seed)
+    d = spec.attribute_dim
     out = []
     for j in range(count):
         values = [int(rng.integers(len(a.values))) for a in vocab.attributes]
@@ -69,15 +83,14 @@ def synthetic_items(
             artifact.prototypes[a * d:(a + 1) * d, vocab.offsets[a] + v] + shape.noise * rng.normal(size=d) / np.sqrt(d)
             for a, v in enumerate(values)
         ]).astype(np.float32)
-        projected = np.einsum("aod,ad->ao", projections, chunks)
-        outfit = projected / np.linalg.norm(projected, axis=1, keepdims=True)
+        projected = projection @ chunks.reshape(-1)
+        outfit = projected / np.linalg.norm(projected)
         truth = {a.name: a.values[v] for a, v in zip(vocab.attributes, values)}
         # Catalogs label some attributes; the model predicts all of them, and is sometimes wrong.
         labels = {k: v for k, v in truth.items() if k == "category" or rng.random() < 0.6}
-        predicted = {
-            a.name: (a.values[int(rng.integers(len(a.values)))] if rng.random() < 0.1 else truth[a.name])
-            for a in vocab.attributes
-        }
+        predicted_values = [int(rng.integers(len(a.values))) if rng.random() < 0.1 else v
+                            for a, v in zip(vocab.attributes, values)]
+        predicted = {a.name: a.values[v] for a, v in zip(vocab.attributes, predicted_values)}
         item = Item(
             sku=f"sku-{start + j}",
             category=truth["category"],
@@ -91,5 +104,6 @@ def synthetic_items(
             updated_at=1_700_000_000.0 + start + j,
             image_uri=f"file:///images/{start + j}.png",
         )
-        out.append(IndexedItem(item, chunks.reshape(-1), outfit.reshape(n * spec.outfit_dim).astype(np.float32)))
+        out.append(IndexedItem(item, chunks.reshape(-1), outfit.astype(np.float32),
+                               _log_probs(vocab, predicted_values)))
     return out

@@ -2,7 +2,8 @@
 
     image → ResNet backbone → for each attribute a: Linear → ReLU → Linear → r_a (d)
                                                    → classifier Linear(d, |values_a|)
-    r = concat_a r_a; prototype memory M (n·d × S); outfit head on the chunks.
+    r = concat_a r_a; prototype memory M (n·d × S).
+    image → compatibility network (its own backbone, fashionrec.model.outfit) → e (D)
 
 With `disentangled=False` the same class is the AMNet-like baseline: one global
 n·d embedding (every attribute reads all of it), a full (not block-diagonal)
@@ -21,7 +22,7 @@ from torch import nn
 
 from fashionrec.model.backbone import BackboneConfig, ResNetBackbone
 from fashionrec.model.memory import PrototypeMemory
-from fashionrec.model.outfit import OutfitConfig, OutfitHead
+from fashionrec.model.outfit import CompatibilityNet, OutfitConfig
 from fashionrec.vocab import Vocabulary
 
 
@@ -29,10 +30,11 @@ from fashionrec.vocab import Vocabulary
 class ADDEConfig:
     attribute_dim: int = 32
     hidden_dim: int = 128
-    image_size: int = 32
+    image_size: int = 64
     category_attribute: str = "category"
     disentangled: bool = True
-    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    # 64 px through a stride-2 stem: necklines stay visible (at chance at 32 px), same cost.
+    backbone: BackboneConfig = field(default_factory=lambda: BackboneConfig(stem_stride=2))
     outfit: OutfitConfig = field(default_factory=OutfitConfig)
 
     def to_json(self) -> dict[str, Any]:
@@ -44,7 +46,10 @@ class ADDEConfig:
         backbone = dict(data.pop("backbone", {}))
         if "blocks" in backbone:
             backbone["blocks"] = tuple(backbone["blocks"])
-        return cls(backbone=BackboneConfig(**backbone), outfit=OutfitConfig(**data.pop("outfit", {})), **data)
+        outfit = dict(data.pop("outfit", {}))
+        if "blocks" in outfit:
+            outfit["blocks"] = tuple(outfit["blocks"])
+        return cls(backbone=BackboneConfig(**backbone), outfit=OutfitConfig(**outfit), **data)
 
 
 @dataclass
@@ -79,8 +84,7 @@ class ADDE(nn.Module):
         self.memory = PrototypeMemory(vocabulary, d)
         if not config.disentangled:
             self.memory.mask.fill_(1.0)
-        n_categories = len(vocabulary.attributes[self.category_position].values)
-        self.outfit = OutfitHead(n, d, n_categories, config.outfit)
+        self.outfit = CompatibilityNet(config.outfit)
 
     @property
     def n_attributes(self) -> int:
@@ -102,6 +106,6 @@ class ADDE(nn.Module):
         """The vector that stands for one attribute: its chunk, or the whole vector for the baseline."""
         return chunks[:, position] if self.config.disentangled else chunks.flatten(1)
 
-    def outfit_vectors(self, chunks: torch.Tensor) -> torch.Tensor:
-        """concat_a L2n(P_a r_a): (B, n · outfit_dim)."""
-        return self.outfit.project(chunks).flatten(1)
+    def outfit_vectors(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalised images (B, 3, H, W) → unit style embeddings e (B, outfit_dim)."""
+        return self.outfit(images)

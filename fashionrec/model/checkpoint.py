@@ -2,7 +2,7 @@
 resumable training state.
 
 The artifact (fashionrec.artifact) holds config.json, weights.safetensors,
-prototypes.npy and outfit_weights.npy; the training state is one torch file in the
+prototypes.npy and outfit_bilinear.npy; the training state is one torch file in the
 output directory that is rewritten after every epoch and removed at the end.
 """
 
@@ -50,7 +50,7 @@ def save_model(model: ADDE, directory: Path, version: str) -> ModelSpec:
     ModelArtifact(
         spec=spec,
         prototypes=model.memory.weight.detach().cpu().float().numpy(),
-        outfit_weights=model.outfit.weight_table().detach().cpu().float().numpy(),
+        outfit_bilinear=model.outfit.bilinear.detach().cpu().float().numpy(),
     ).save(directory)
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"version": version})
     return spec

@@ -1,12 +1,17 @@
 """Measuring a model on one split of a catalog, with exact (brute-force) search.
 
+The catalog-scale benchmark that `fashionrec eval` runs (whole-catalog gallery, baselines,
+standard errors) is fashionrec.model.benchmark; this module holds the building blocks it
+shares with training's validation (evaluate_manipulation, outfit_query, disentanglement)
+and the per-split report `evaluate`.
+
 The query sets come from fashionrec.data.queries and the metrics from
 fashionrec.metrics; this module only turns a model's vectors into rankings and
 scores, the same way the index composes its queries:
 
 - manipulation: rank L2n(r) of the gallery by cosine to r + M·i;
 - conditional similarity: rank r_a by cosine to the reference's r_a;
-- outfits: the score of y for an outfit is ⟨mean_i concat_a w[s_i,t,a]·x̂_ia, outfit(y)⟩;
+- outfits: the score of y for an outfit is ⟨A^T mean_i e_i, e_y⟩ (fashionrec.model.outfit);
 - disentanglement: nearest-centroid accuracy of each chunk for each attribute.
 """
 
@@ -33,9 +38,10 @@ class Embeddings:
 
     attributes: np.ndarray  # (N, n, d)
     whole: np.ndarray  # (N, n·d)
-    outfit: np.ndarray  # (N, n·o)
+    outfit: np.ndarray  # (N, D): unit style embeddings e
     prototypes: np.ndarray  # (n·d, S)
-    outfit_weights: np.ndarray  # (C, C, n)
+    outfit_bilinear: np.ndarray  # (D, D): A
+    log_probs: np.ndarray | None = None  # (N, S): floored log p_a(value) (fashionrec.model.inference)
     disentangled: bool = True
 
     def attribute(self, position: int) -> np.ndarray:
@@ -112,12 +118,8 @@ def evaluate_conditional(emb: Embeddings, catalog: Catalog, split: str, queries:
 
 
 def outfit_query(emb: Embeddings, catalog: Catalog, context: tuple[int, ...], target_category: int) -> np.ndarray:
-    """mean_i concat_a w[s_i, t, a]·x̂_ia: one vector whose dot product with outfit(y) is y's score."""
-    n = len(catalog.vocabulary.attributes)
-    ctx = np.asarray(context)
-    w = emb.outfit_weights[catalog.labels[ctx, 0], target_category]  # (m, n)
-    per_chunk = emb.outfit[ctx].reshape(len(ctx), n, -1) * w[:, :, None]
-    return per_chunk.reshape(len(ctx), -1).mean(0)
+    """A^T mean_i e_i: one vector whose dot product with e_y is y's score (any target category)."""
+    return emb.outfit_bilinear.T @ emb.outfit[np.asarray(context)].mean(0)
 
 
 def evaluate_outfits(emb: Embeddings, catalog: Catalog, split: str, seed: int,
@@ -149,7 +151,8 @@ def disentanglement(emb: Embeddings, catalog: Catalog, fit_split: str, test_spli
     """Nearest-centroid accuracy of chunk c for attribute b, centroids from fit_split.
 
     A disentangled chunk predicts its own attribute well (diagonal) and the others
-    only as well as their correlation with it allows (off-diagonal).
+    only as well as their correlation with it allows (off-diagonal). Only items the
+    attribute applies to count (known and not "n/a": "n/a" follows from the category).
     """
     names = catalog.vocabulary.names
     fit, test = catalog.indices(fit_split), catalog.indices(test_split)
@@ -158,8 +161,8 @@ def disentanglement(emb: Embeddings, catalog: Catalog, fit_split: str, test_spli
     for c in range(n):
         vectors = l2_normalise(emb.attribute(c))
         for b in range(n):
-            known_fit = fit[catalog.labels[fit, b] != UNKNOWN]
-            known_test = test[catalog.labels[test, b] != UNKNOWN]
+            known_fit = fit[_applicable(catalog, fit, b)]
+            known_test = test[_applicable(catalog, test, b)]
             values = np.unique(catalog.labels[known_fit, b])
             if len(known_test) == 0 or len(values) == 0:
                 continue
@@ -169,6 +172,16 @@ def disentanglement(emb: Embeddings, catalog: Catalog, fit_split: str, test_spli
     off = acc[~np.eye(n, dtype=bool)]
     return {"own": float(np.diag(acc).mean()), "others": float(off.mean()) if off.size else 0.0,
             "matrix": {names[c]: {names[b]: round(float(acc[c, b]), 4) for b in range(n)} for c in range(n)}}
+
+
+def _applicable(catalog: Catalog, rows: np.ndarray, attribute: int) -> np.ndarray:
+    """bool per row: the label of attribute is known and not "n/a"."""
+    labels = catalog.labels[rows, attribute]
+    out = labels != UNKNOWN
+    values = catalog.vocabulary.attributes[attribute].values
+    if q.NOT_APPLICABLE in values:
+        out &= labels != values.index(q.NOT_APPLICABLE)
+    return out
 
 
 def evaluate(emb: Embeddings, catalog: Catalog, split: str = "test", seed: int = 0,
@@ -188,26 +201,22 @@ def evaluate(emb: Embeddings, catalog: Catalog, split: str = "test", seed: int =
     }
 
 
-def model_embeddings(model: ADDE, images: torch.Tensor, device: torch.device, rows: np.ndarray | None = None,
-                     chunks: torch.Tensor | None = None) -> Embeddings:
+def model_embeddings(model: ADDE, images: torch.Tensor, device: torch.device,
+                     rows: np.ndarray | None = None) -> Embeddings:
     """Embeddings of an in-memory ADDE for the given rows of uint8 (N, 3, s, s) images.
 
-    Rows not asked for stay zero (validation encodes only its split). `chunks` (N, n, d),
-    when given, are used instead of encoding (the outfit stage caches them).
+    Rows not asked for stay zero (validation encodes only its split).
     """
-    if chunks is None:
-        n_rows = len(images)
-        rows = np.arange(n_rows) if rows is None else np.asarray(rows)
-        enc = encode_tensor(model, images[torch.as_tensor(rows, device=images.device)], device)
-        attributes = np.zeros((n_rows, *enc.attributes.shape[1:]), np.float32)
-        outfit = np.zeros((n_rows, enc.outfit.shape[1]), np.float32)
-        attributes[rows], outfit[rows] = enc.attributes, enc.outfit
-    else:
-        with torch.no_grad():
-            outfit = model.outfit_vectors(chunks).float().cpu().numpy()
-        attributes = chunks.float().cpu().numpy()
+    n_rows = len(images)
+    rows = np.arange(n_rows) if rows is None else np.asarray(rows)
+    enc = encode_tensor(model, images[torch.as_tensor(rows, device=images.device)], device)
+    attributes = np.zeros((n_rows, *enc.attributes.shape[1:]), np.float32)
+    outfit = np.zeros((n_rows, enc.outfit.shape[1]), np.float32)
+    log_probs = np.zeros((n_rows, enc.log_probs.shape[1]), np.float32)
+    attributes[rows], outfit[rows], log_probs[rows] = enc.attributes, enc.outfit, enc.log_probs
     with torch.no_grad():
         prototypes = model.memory.weight.detach().float().cpu().numpy()
-        weights = model.outfit.weight_table().detach().float().cpu().numpy()
+        bilinear = model.outfit.bilinear.detach().float().cpu().numpy()
     return Embeddings(attributes=attributes, whole=attributes.reshape(len(attributes), -1), outfit=outfit,
-                      prototypes=prototypes, outfit_weights=weights, disentangled=model.config.disentangled)
+                      prototypes=prototypes, outfit_bilinear=bilinear, log_probs=log_probs,
+                      disentangled=model.config.disentangled)

@@ -24,16 +24,23 @@ from fashionrec.model.images import normalise, resize_uint8
 class EncodedBatch:
     attributes: np.ndarray  # float32 (B, n, d): r_a per attribute
     whole: np.ndarray  # float32 (B, n·d): concat_a r_a
-    outfit: np.ndarray  # float32 (B, n·outfit_dim): concat_a L2n(P_a r_a)
+    outfit: np.ndarray  # float32 (B, outfit_dim): the unit style embedding e
     labels: np.ndarray  # int64 (B, n): predicted value index per attribute
     confidences: np.ndarray  # float32 (B, n): softmax probability of the predicted value
+    log_probs: np.ndarray  # float32 (B, S): log p_a(value), every attribute's values in vocabulary order,
+    #                        floored at LOG_PROB_FLOOR
+
+
+# log p below this carries no more information than "this value is not it", and an
+# unbounded penalty would let one mislabelled attribute sink an otherwise perfect match.
+LOG_PROB_FLOOR = -6.9  # log(0.001)
 
 
 @torch.no_grad()
 def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> EncodedBatch:
     """Encodes uint8 (N, 3, s, s) images already at the model's input size."""
     model.eval()
-    parts: dict[str, list[torch.Tensor]] = {"chunks": [], "outfit": [], "labels": [], "conf": []}
+    parts: dict[str, list[torch.Tensor]] = {"chunks": [], "outfit": [], "labels": [], "conf": [], "logp": []}
     for start in range(0, len(images), batch_size):
         x = normalise(to_layout(images[start:start + batch_size], device))
         with autocast(device):
@@ -43,14 +50,19 @@ def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch
         conf, labels = torch.stack([p.max(dim=-1).values for p in probs], 1), \
             torch.stack([p.argmax(dim=-1) for p in probs], 1)
         parts["chunks"].append(chunks.cpu())
-        parts["outfit"].append(model.outfit_vectors(chunks).float().cpu())
+        with autocast(device):
+            outfit = model.outfit_vectors(x)
+        parts["outfit"].append(outfit.float().cpu())
         parts["labels"].append(labels.cpu())
         parts["conf"].append(conf.cpu())
+        log_probs = torch.cat([torch.log_softmax(lg.float(), dim=-1) for lg in enc.logits], dim=1)
+        parts["logp"].append(log_probs.clamp(min=LOG_PROB_FLOOR).cpu())
     if not parts["chunks"]:
         n, d = model.n_attributes, model.config.attribute_dim
         return EncodedBatch(np.zeros((0, n, d), np.float32), np.zeros((0, n * d), np.float32),
-                            np.zeros((0, n * model.config.outfit.outfit_dim), np.float32),
-                            np.zeros((0, n), np.int64), np.zeros((0, n), np.float32))
+                            np.zeros((0, model.config.outfit.outfit_dim), np.float32),
+                            np.zeros((0, n), np.int64), np.zeros((0, n), np.float32),
+                            np.zeros((0, model.vocabulary.total_values), np.float32))
     chunks = torch.cat(parts["chunks"]).numpy()
     return EncodedBatch(
         attributes=chunks,
@@ -58,6 +70,7 @@ def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch
         outfit=torch.cat(parts["outfit"]).numpy(),
         labels=torch.cat(parts["labels"]).numpy().astype(np.int64),
         confidences=torch.cat(parts["conf"]).numpy(),
+        log_probs=torch.cat(parts["logp"]).numpy(),
     )
 
 

@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from fashionrec.vocab import UNKNOWN
 
 LABEL_MARGIN = 0.5
-OUTFIT_MARGIN = 0.3
 
 
 def _zero_like_graph(t: torch.Tensor) -> torch.Tensor:
@@ -114,23 +113,11 @@ def memory_loss(off_block: torch.Tensor) -> torch.Tensor:
     return off_block.abs().sum()
 
 
-def outfit_ranking_loss(positive_distance: torch.Tensor, negative_distances: torch.Tensor,
-                        margin: float = OUTFIT_MARGIN) -> torch.Tensor:
-    """Triplet on outfit distances with the hardest sampled negative.
+def outfit_infonce_loss(scores: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of picking the true item (column 0) among itself and its K negatives.
 
-    positive_distance (B,): mean distance of the true item to its outfit's items;
-    negative_distances (B, K): the same for K sampled negatives of the target category.
+    scores (B, 1+K): compatibility of each candidate with its outfit (higher is better).
+    Every negative contributes, weighted by how close it comes; the hardest-negative hinge
+    it replaces stopped learning at its margin (training loss exactly 0.300, FITB 0.31).
     """
-    hardest = negative_distances.amin(dim=-1)
-    return F.relu(positive_distance - hardest + margin).mean()
-
-
-def outfit_softmax_loss(positive_distance: torch.Tensor, negative_distances: torch.Tensor,
-                        temperature: float = 0.1) -> torch.Tensor:
-    """Cross-entropy of picking the true item among itself and its K negatives by −distance/τ.
-
-    Every negative contributes (weighted by how close it is), unlike the hardest-negative
-    triplet, whose gradient stops once the hardest sampled negative is beyond the margin.
-    """
-    logits = -torch.cat([positive_distance.unsqueeze(1), negative_distances], 1) / temperature
-    return (torch.logsumexp(logits, 1) - logits[:, 0]).mean()
+    return (torch.logsumexp(scores, 1) - scores[:, 0]).mean()

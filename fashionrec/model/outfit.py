@@ -1,11 +1,21 @@
-"""The outfit compatibility head (CSA-Net style, on ADDE's attribute chunks).
+"""The outfit compatibility network: a style embedding learned from outfit co-occurrence alone.
 
-Each chunk r_a gets a projection P_a; an item's outfit vector is concat_a L2n(P_a r_a).
-How much each attribute matters depends on the pair of categories being matched, so
-the weights w[s, t, ·] come from an MLP on the (source, target) category embeddings
-and are exported as a (C, C, n) table. Score of item x (category s) against a
-candidate y of category t: Σ_a w[s,t,a]·⟨L2n(P_a x_a), L2n(P_a y_a)⟩; the matching
-distance Σ_a w·‖L2n(P_a x_a) − L2n(P_a y_a)‖² = 2 − 2·score (weights sum to 1).
+What makes two synthetic items go together (a hidden style, colour compatibility, at most
+one loud pattern) is a logical AND of pairwise rules. The earlier head on ADDE's attribute
+chunks could not learn it: its hinge loss sat at the margin and its softmax weights routed
+97–99% of the weight to one chunk, often one that is "n/a" for the target category (FITB
+0.31–0.37, chance 0.25). A style signal is in the pixels but not in the attribute labels,
+so this network has a backbone of its own, trained on outfits only (no style labels):
+
+    image (B, 3, s, s) → ResNet backbone → Linear → ReLU → Linear → e = L2n(·)   (B, D)
+    compatibility(x, y) = e_x^T A e_y                                            A: (D, D)
+
+An AND of pairwise rules is a product of bilinear forms, which is itself one bilinear form
+on the tensor product of the item's factors (style ⊗ colour ⊗ loudness: 96 dims for the
+synthetic rules), and a non-linear tower can compute such a product from the image; so one
+D-dim embedding per item and one matrix A suffice. The score of a candidate y for an outfit
+{x_i} is mean_i e_{x_i}^T A e_y = ⟨A^T mean_i e_{x_i}, e_y⟩: one composed query vector
+against the stored e_y, which the index serves without torch (fashionrec.index.compose).
 """
 
 from __future__ import annotations
@@ -16,51 +26,52 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fashionrec.model.backbone import BackboneConfig, ResNetBackbone
+
+__all__ = ["OutfitConfig", "CompatibilityNet"]
+
 
 @dataclass(frozen=True)
 class OutfitConfig:
-    outfit_dim: int = 16
-    category_embedding_dim: int = 16
-    hidden_dim: int = 32
+    # D: dimensions of the style embedding e (the index's `outfit` vector).
+    outfit_dim: int = 64
+    hidden_dim: int = 128
+    # The style network's own backbone (stem stride 2: 64 px input costs what 32 px does).
+    width: int = 16
+    blocks: tuple[int, ...] = (1, 1, 1, 1)
+    stem_stride: int = 2
+    # Initial scale of A (= the inverse softmax temperature of the InfoNCE loss at the start).
+    initial_scale: float = 10.0
 
 
-class OutfitHead(nn.Module):
-    def __init__(self, n_chunks: int, chunk_dim: int, n_categories: int, config: OutfitConfig) -> None:
+class CompatibilityNet(nn.Module):
+    """Images (B, 3, s, s), normalised → unit style embeddings (B, D); a bilinear form A (D, D)."""
+
+    def __init__(self, config: OutfitConfig) -> None:
         super().__init__()
         self.config = config
-        self.projections = nn.Parameter(torch.randn(n_chunks, chunk_dim, config.outfit_dim) / chunk_dim**0.5)
-        self.category_embedding = nn.Embedding(n_categories, config.category_embedding_dim)
-        self.weight_mlp = nn.Sequential(
-            nn.Linear(2 * config.category_embedding_dim, config.hidden_dim),
-            nn.ReLU(),
-            nn.Linear(config.hidden_dim, n_chunks),
-        )
+        self.backbone = ResNetBackbone(BackboneConfig(width=config.width, blocks=tuple(config.blocks),
+                                                      stem_stride=config.stem_stride))
+        self.embed = nn.Sequential(nn.Linear(self.backbone.config.feature_dim, config.hidden_dim), nn.ReLU(),
+                                   nn.Linear(config.hidden_dim, config.outfit_dim))
+        self.bilinear = nn.Parameter(torch.eye(config.outfit_dim) * config.initial_scale)
 
-    def project(self, chunks: torch.Tensor) -> torch.Tensor:
-        """Chunks (..., n, d) → unit projections (..., n, outfit_dim)."""
-        return F.normalize(torch.einsum("...nd,ndo->...no", chunks, self.projections), dim=-1)
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, s, s) → e (B, D), unit norm."""
+        return F.normalize(self.embed(self.backbone(images)).float(), dim=-1)
 
-    def weights(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Category ids of any equal shape → attribute weights (..., n), positive, summing to 1."""
-        pair = torch.cat([self.category_embedding(source), self.category_embedding(target)], dim=-1)
-        return torch.softmax(self.weight_mlp(pair), dim=-1)
+    def outfit_scores(self, candidates: torch.Tensor, items: torch.Tensor, item_mask: torch.Tensor) -> torch.Tensor:
+        """Mean compatibility of each candidate with the items of its outfit.
 
-    def weight_table(self) -> torch.Tensor:
-        """w[s, t, a] for every pair of categories: (C, C, n)."""
-        c = self.category_embedding.num_embeddings
-        ids = torch.arange(c, device=self.category_embedding.weight.device)
-        return self.weights(ids.view(c, 1).expand(c, c), ids.view(1, c).expand(c, c))
+        Args:
+            candidates: embeddings (B, K, D) of K candidates per outfit.
+            items: embeddings (B, m, D) of the outfit's items.
+            item_mask: bool (B, m), False for padding.
 
-    def distance(self, candidates: torch.Tensor, candidate_category: torch.Tensor,
-                 items: torch.Tensor, item_categories: torch.Tensor, item_mask: torch.Tensor) -> torch.Tensor:
-        """Mean weighted distance of each candidate to the items of its outfit.
-
-        candidates: projections (B, K, n, o) of K candidates per outfit, all of category
-        candidate_category (B,); items: projections (B, m, n, o) of the outfit's items with
-        categories (B, m) and item_mask (B, m) (False = padding). Returns (B, K).
+        Returns:
+            (B, K): mean_i e_i^T A e_c over the outfit's real items.
         """
-        w = self.weights(item_categories, candidate_category.unsqueeze(1).expand_as(item_categories))  # (B, m, n)
-        sq = (candidates.unsqueeze(2) - items.unsqueeze(1)).pow(2).sum(-1)  # (B, K, m, n)
-        per_item = (sq * w.unsqueeze(1)).sum(-1)  # (B, K, m)
-        mask = item_mask.unsqueeze(1).to(per_item.dtype)
-        return (per_item * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)
+        mask = item_mask.to(items.dtype).unsqueeze(-1)
+        mean_items = (items * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (B, D)
+        query = mean_items @ self.bilinear  # (B, D): A^T applied on the right = (A^T q)^T
+        return torch.einsum("bd,bkd->bk", query, candidates)

@@ -4,11 +4,9 @@
     2 memory     M ← per-value means of r_a over training items (block-diagonal)
     3 manipulate (reference, positive, negative, indicator) triplets: 0.2·CE + 1.0·label triplet
                  + 1.0·compositional triplet + 1.0·consistency + 0.4·‖(1−D)⊙M‖₁
-    4 outfit     the outfit head on the frozen chunks, outfit ranking loss (margin 0.3);
-                 with outfit_joint the encoder trains too (CSA-Net style, end to end), kept
-                 disentangled on the same batches by 0.2·CE + 0.2·Σ_a triplet + 1.0·label
-                 triplet + 0.1·consistency to the (frozen) memory, so manipulation still works;
-                 its outfit term is the triplet or a softmax over all sampled negatives
+    4 outfit     the compatibility network (its own backbone, fashionrec.model.outfit) on
+                 outfit co-occurrence alone: InfoNCE of the held-out item against sampled
+                 items of its category, score mean_i e_i^T A e_y; the encoder is untouched
 
 Each stage keeps the epoch that scores best on the validation split (never test).
 After every epoch the whole state goes to MODEL_DIR/training_state.pt, so a stopped
@@ -36,7 +34,7 @@ from fashionrec.model.adde import ADDE, ADDEConfig
 from fashionrec.model.checkpoint import (TRAINING_STATE_FILE, load_training_state, save_model,
                                          save_training_state, weights_digest)
 from fashionrec.model.device import autocast, prepare_model, to_layout
-from fashionrec.model.evaluation import evaluate_manipulation, evaluate_outfits, model_embeddings
+from fashionrec.model.evaluation import evaluate_manipulation, model_embeddings
 from fashionrec.model.images import normalise, resize_uint8
 from fashionrec.model.inference import encode_tensor
 from fashionrec.model.memory import manipulation_indicator
@@ -60,32 +58,22 @@ class LossWeights:
 class TrainConfig:
     model: ADDEConfig = field(default_factory=ADDEConfig)
     weights: LossWeights = field(default_factory=LossWeights)
-    pretrain_epochs: int = 8
-    manipulation_epochs: int = 4
-    outfit_epochs: int = 20
+    pretrain_epochs: int = 14
+    manipulation_epochs: int = 5
+    outfit_epochs: int = 16
     batch_size: int = 128
     triplets_per_batch: int = 48
     # Manipulation triplets per epoch, as a share of the training items.
     triplets_per_item: float = 1.0
     learning_rate: float = 2e-3
     manipulation_learning_rate: float = 5e-4
-    outfit_learning_rate: float = 3e-3
+    outfit_learning_rate: float = 2e-3
     # StepLR(step, 0.5) as in the paper, in epochs of each stage.
     lr_step_epochs: int = 5
     prototype_samples: int = 100
-    outfit_negatives: int = 10
-    # Fine-tune the encoder (not the memory) jointly with the outfit head in stage 4.
-    outfit_joint: bool = False
-    outfit_encoder_learning_rate: float = 1e-3
-    # Weight of the consistency term in the joint stage: at the full 1.0 it holds every
-    # chunk on its prototypes and leaves no room for what outfits need (the hidden style).
-    outfit_consistency: float = 0.1
-    # Joint stage: "triplet" (hardest sampled negative, margin 0.3) or "softmax" (all negatives).
-    outfit_joint_loss: str = "triplet"
+    # Sampled items of the held-out item's category per outfit (InfoNCE negatives).
+    outfit_negatives: int = 15
     outfit_batch_size: int = 64
-    # Joint stage: an epoch only counts for selection if its validation manipulation hit@30
-    # stays within this much of the value at the start of the stage.
-    outfit_manipulation_tolerance: float = 0.02
     validation_queries: int = 400
     seed: int = 0
     threads: int = 2
@@ -113,6 +101,7 @@ class _Run:
         self.category = self.model.category_position
         self.validation: dict[str, float] = {}
         self._val_queries: list[queries.ManipulationQuery] | None = None
+        self._val_fitb: list[queries.FitbQuestion] | None = None
         self.started = time.monotonic()
         self.prior_seconds = 0.0
 
@@ -157,10 +146,25 @@ class _Run:
         emb = model_embeddings(self.model, self.images, self.device, rows=self.val_rows)
         return evaluate_manipulation(emb, self.catalog, "val", self._val_queries).get("hit@30", 0.0)
 
-    def val_fitb(self, chunks: torch.Tensor) -> float:
-        rows = self.val_rows if chunks is None else None
-        emb = model_embeddings(self.model, self.images, self.device, rows=rows, chunks=chunks)
-        return evaluate_outfits(emb, self.catalog, "val", self.config.seed, ks=(10,)).get("fitb", 0.0)
+    def val_fitb(self) -> float:
+        """FITB accuracy on the validation split's questions (4 candidates of one category)."""
+        if self._val_fitb is None:
+            self._val_fitb = queries.fitb_questions(self.catalog, "val", self.config.seed)
+        if not self._val_fitb:
+            return 0.0
+        rows = np.unique(np.concatenate([np.r_[x.context, x.candidates] for x in self._val_fitb]))
+        with torch.no_grad():
+            self.model.eval()
+            e = torch.cat([self.model.outfit(self.batch(rows[i:i + 512], augment=False)).float()
+                           for i in range(0, len(rows), 512)])
+            a = self.model.outfit.bilinear.detach().float()
+        position = {int(r): i for i, r in enumerate(rows)}
+        correct = 0
+        for x in self._val_fitb:
+            query = e[[position[r] for r in x.context]].mean(0) @ a
+            scores = e[[position[r] for r in x.candidates]] @ query
+            correct += int(int(scores.argmax()) == x.answer)
+        return correct / len(self._val_fitb)
 
     # -- stages ----------------------------------------------------------------------------
     def pretrain_step(self, rows: np.ndarray) -> torch.Tensor:
@@ -201,56 +205,19 @@ class _Run:
             loss = loss + w.memory * losses.memory_loss(memory.off_block())
         return loss
 
-    def outfit_distances(self, chunks: torch.Tensor, batch) -> torch.Tensor:
-        """(B, 1+K) distances: the held-out item first, then its negatives."""
-        head = self.model.outfit
-        categories = self.labels[:, self.category]
-        items = torch.as_tensor(batch.items, device=self.device)
-        mask = items >= 0
-        items = items.clamp(min=0)
-        candidates = torch.cat([torch.as_tensor(batch.positive, device=self.device).unsqueeze(1),
-                                torch.as_tensor(batch.negatives, device=self.device)], 1)
-        return head.distance(head.project(chunks[candidates]), categories[candidates[:, 0]],
-                             head.project(chunks[items]), categories[items], mask)
-
-    def joint_outfit_step(self, batch) -> torch.Tensor:
-        """Outfit ranking loss with the encoder in the graph, plus the encoder's own terms."""
-        w = self.config.weights
-        head = self.model.outfit
+    def outfit_step(self, batch) -> torch.Tensor:
+        """InfoNCE of each held-out item against its sampled negatives, through the style network."""
         items = torch.as_tensor(batch.items, device=self.device)
         candidates = torch.cat([torch.as_tensor(batch.positive, device=self.device).unsqueeze(1),
                                 torch.as_tensor(batch.negatives, device=self.device)], 1)
         mask = items >= 0
         rows = torch.unique(torch.cat([candidates.flatten(), items[mask]]))
-        rows_np = rows.cpu().numpy()
-        labels = self.labels[rows]
         with autocast(self.device):
-            enc = self.model(self.batch(rows_np, augment=True))
-        chunks = enc.chunks.float()
+            e = self.model.outfit(self.batch(rows.cpu().numpy(), augment=True)).float()
         position = torch.zeros(int(rows.max()) + 1, dtype=torch.long, device=self.device)
         position[rows] = torch.arange(len(rows), device=self.device)
-        categories = self.labels[:, self.category]
-        item_pos = position[items.clamp(min=0)]
-        projected = head.project(chunks)
-        d = head.distance(projected[position[candidates]], categories[candidates[:, 0]],
-                          projected[item_pos], categories[items.clamp(min=0)], mask)
-        if self.config.outfit_joint_loss == "softmax":
-            loss = losses.outfit_softmax_loss(d[:, 0], d[:, 1:])
-        else:
-            loss = losses.outfit_ranking_loss(d[:, 0], d[:, 1:])
-        loss = loss + w.classification * losses.classification_loss(enc.logits, labels)
-        # The batch-online triplets cost O(B³) memory: on the first batch_size rows only
-        # (rows are sorted by index, so that is a random subset of the batch).
-        few = slice(0, self.config.batch_size)
-        if w.attribute_triplet and self.config.model.disentangled:
-            loss = loss + w.attribute_triplet * losses.attribute_triplet_loss(chunks[few], labels[few])
-        if w.label_triplet:
-            loss = loss + w.label_triplet * losses.label_triplet_loss(enc.whole[few], labels[few])
-        if w.consistency and self.config.outfit_consistency:
-            with torch.no_grad():
-                composed = self.model.memory.compose(labels)
-            loss = loss + self.config.outfit_consistency * losses.consistency_loss(composed, enc.whole, labels)
-        return loss
+        scores = self.model.outfit.outfit_scores(e[position[candidates]], e[position[items.clamp(min=0)]], mask)
+        return losses.outfit_infonce_loss(scores)
 
 
 def _stage_epochs(config: TrainConfig) -> dict[str, int]:
@@ -263,8 +230,8 @@ def train(catalog: Catalog, out_dir: Path, config: TrainConfig, device: torch.de
           log: Callable[[str], None] = print, init_from: Path | None = None) -> TrainResult:
     """Trains every stage (resuming from out_dir's training state) and writes the artifact.
 
-    init_from: an artifact directory whose weights (encoder, memory, outfit head) start
-    the run, which then trains the outfit stage only.
+    init_from: an artifact directory whose weights (encoder, memory, compatibility
+    network) start the run, which then trains the outfit stage only.
     """
     if device.type == "cpu":
         torch.set_num_threads(config.threads)
@@ -310,13 +277,7 @@ def _initialise_from(run: _Run, model_dir: Path) -> None:
 
 def _parameters(run: _Run, stage: str) -> list[torch.nn.Parameter] | list[dict[str, Any]]:
     if stage == "outfit":
-        head = list(run.model.outfit.parameters())
-        if not run.config.outfit_joint:
-            return head
-        # The memory stays as it is: the consistency term holds the chunks to it.
-        encoder = [p for n, p in run.model.named_parameters() if not n.startswith(("outfit.", "memory."))]
-        return [{"params": head, "lr": run.config.outfit_learning_rate},
-                {"params": encoder, "lr": run.config.outfit_encoder_learning_rate}]
+        return list(run.model.outfit.parameters())
     # The encoder stages never touch the outfit head; the memory trains from stage 3 on.
     encoder = [p for n, p in run.model.named_parameters() if not n.startswith(("outfit.", "memory."))]
     return encoder + (list(run.model.memory.parameters()) if stage == "manipulation" else [])
@@ -336,11 +297,6 @@ def _run_stage(run: _Run, stage: str, n_epochs: int, state: dict[str, Any], out_
     if state["optimizer"] is not None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-    chunks, joint, manipulation_floor = None, stage == "outfit" and config.outfit_joint, 0.0
-    if stage == "outfit" and not joint:  # the encoder is frozen: encode every item once
-        chunks = torch.as_tensor(run.encode(np.arange(len(run.catalog))).attributes, device=run.device)
-    if joint:
-        manipulation_floor = run.val_manipulation() - config.outfit_manipulation_tolerance
     for epoch in range(state["epoch"], n_epochs):
         started = time.monotonic()
         rng = run.rng(stage_index, epoch)
@@ -366,24 +322,14 @@ def _run_stage(run: _Run, stage: str, n_epochs: int, state: dict[str, Any], out_
             batches = outfit_batches(outfits, run.labels_np[:, run.category], run.train_rows,
                                      config.outfit_batch_size, config.outfit_negatives, rng)
             for b in run.bar(batches, f"outfit {epoch + 1}/{n_epochs}"):
-                if joint:
-                    loss = run.joint_outfit_step(b)
-                else:
-                    d = run.outfit_distances(chunks, b)
-                    loss = losses.outfit_ranking_loss(d[:, 0], d[:, 1:])
+                loss = run.outfit_step(b)
                 run.step(optimizer, loss)
                 total, steps = total + loss.item(), steps + 1
-            score_name, score = "val_fitb", run.val_fitb(chunks)
-            if joint:  # an epoch that costs manipulation is only chosen if none keeps it
-                hit = run.val_manipulation()
-                run.log(f"outfit epoch {epoch + 1}: val_manipulation_hit@30 {hit:.4f} "
-                        f"(floor {manipulation_floor:.4f})")
-                if hit < manipulation_floor:
-                    score -= 1.0
+            score_name, score = "val_fitb", run.val_fitb()
         scheduler.step()
         if score > state["best_score"]:
             state["best_score"], state["best"] = score, copy.deepcopy(run.model.state_dict())
-            run.validation[score_name] = score if score >= 0 else score + 1.0
+            run.validation[score_name] = score
         state.update(epoch=epoch + 1, model=run.model.state_dict(), optimizer=optimizer.state_dict(),
                      scheduler=scheduler.state_dict(), validation=run.validation,
                      seconds=run.seconds())

@@ -31,16 +31,18 @@ class LabelPrediction(_message.Message):
     def __init__(self, attribute: _Optional[str] = ..., value: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
 
 class Embedding(_message.Message):
-    __slots__ = ("whole", "attributes", "outfit", "predictions")
+    __slots__ = ("whole", "attributes", "outfit", "predictions", "log_probs")
     WHOLE_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     OUTFIT_FIELD_NUMBER: _ClassVar[int]
     PREDICTIONS_FIELD_NUMBER: _ClassVar[int]
+    LOG_PROBS_FIELD_NUMBER: _ClassVar[int]
     whole: _containers.RepeatedScalarFieldContainer[float]
     attributes: _containers.RepeatedCompositeFieldContainer[AttributeEmbedding]
     outfit: _containers.RepeatedScalarFieldContainer[float]
     predictions: _containers.RepeatedCompositeFieldContainer[LabelPrediction]
-    def __init__(self, whole: _Optional[_Iterable[float]] = ..., attributes: _Optional[_Iterable[_Union[AttributeEmbedding, _Mapping]]] = ..., outfit: _Optional[_Iterable[float]] = ..., predictions: _Optional[_Iterable[_Union[LabelPrediction, _Mapping]]] = ...) -> None: ...
+    log_probs: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, whole: _Optional[_Iterable[float]] = ..., attributes: _Optional[_Iterable[_Union[AttributeEmbedding, _Mapping]]] = ..., outfit: _Optional[_Iterable[float]] = ..., predictions: _Optional[_Iterable[_Union[LabelPrediction, _Mapping]]] = ..., log_probs: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class EncodeResponse(_message.Message):
     __slots__ = ("embeddings", "model_version")

@@ -133,14 +133,11 @@ def test_score_outfit_is_the_mean_of_pairwise_compatibility(
     skus = ["sku-0", "sku-1", "sku-2"]
     scored = shared_index.score_outfit(skus)
     stored = {e.item.sku: e for e in shared_index.get_items(skus)}
-    n = len(artifact.spec.attribute_names)
-    cats = artifact.spec.categories
+    form = artifact.outfit_bilinear
 
     def compat(a: str, b: str) -> float:
-        ea, eb = stored[a], stored[b]
-        per_attr = (ea.outfit.reshape(n, -1) * eb.outfit.reshape(n, -1)).sum(axis=1)
-        ca, cb = cats.index(ea.item.category), cats.index(eb.item.category)
-        return float((artifact.outfit_weights[ca, cb] @ per_attr + artifact.outfit_weights[cb, ca] @ per_attr) / 2)
+        ea, eb = stored[a].outfit, stored[b].outfit
+        return float((ea @ form @ eb + eb @ form @ ea) / 2)
 
     assert [(p.sku_a, p.sku_b) for p in scored.pairs] == [("sku-0", "sku-1"), ("sku-0", "sku-2"), ("sku-1", "sku-2")]
     for pair in scored.pairs:
@@ -264,7 +261,7 @@ def test_versions_store_their_artifact(shared_index: CatalogIndex, artifact: Mod
     stored = shared_index.artifact()
     assert stored.spec == artifact.spec
     np.testing.assert_array_equal(stored.prototypes, artifact.prototypes)
-    np.testing.assert_array_equal(stored.outfit_weights, artifact.outfit_weights)
+    np.testing.assert_array_equal(stored.outfit_bilinear, artifact.outfit_bilinear)
 
 
 def test_a_version_cannot_be_recreated_with_another_spec_nor_dropped_while_live(
@@ -272,7 +269,7 @@ def test_a_version_cannot_be_recreated_with_another_spec_nor_dropped_while_live(
 ) -> None:
     other = synthetic_artifact("v1", seed=0)
     other = ModelArtifact(other.spec.__class__(**{**other.spec.__dict__, "attribute_dim": 16}),
-                          np.zeros((16 * 6, other.prototypes.shape[1]), np.float32), other.outfit_weights)
+                          np.zeros((16 * 6, other.prototypes.shape[1]), np.float32), other.outfit_bilinear)
     with pytest.raises(FailedPrecondition, match="different spec"):
         shared_index.create_version(other)
     with pytest.raises(FailedPrecondition, match="live"):
@@ -290,9 +287,10 @@ def test_no_live_version_is_a_failed_precondition(store: VectorStore, artifact: 
 
 def _item(items: list[IndexedItem], **changes: object) -> IndexedItem:
     entry = items[0]
-    item_changes = {k: v for k, v in changes.items() if k not in ("whole", "outfit")}
+    vectors = ("whole", "outfit", "log_probs")
+    item_changes = {k: v for k, v in changes.items() if k not in vectors}
     item = entry.item.__class__(**{**entry.item.__dict__, **item_changes})
-    return IndexedItem(item, changes.get("whole", entry.whole), changes.get("outfit", entry.outfit))  # type: ignore[arg-type]
+    return IndexedItem(item, *(changes.get(name, getattr(entry, name)) for name in vectors))  # type: ignore[arg-type]
 
 
 BAD_REQUESTS: dict[str, tuple[Callable, str]] = {

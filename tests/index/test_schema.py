@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fashionrec.artifact import ModelSpec
-from fashionrec.index.schema import ItemPatch, check_spec, collection_name, point_id, point_vectors
+from fashionrec.index.schema import ItemPatch, attribute_slices, check_spec, collection_name, point_id, point_vectors
 from fashionrec.index.synthetic import synthetic_artifact
 from fashionrec.vocab import Vocabulary
 
@@ -33,12 +33,17 @@ def test_vectors_are_unit_where_cosine_is_meant() -> None:
     artifact = synthetic_artifact("v", seed=3)
     spec = artifact.spec
     whole = np.arange(1, spec.whole_dim + 1, dtype=np.float32)
-    vectors = point_vectors(spec, whole, np.ones(spec.outfit_whole_dim, np.float32))
+    log_probs = np.full(spec.vocabulary.total_values, -1.0, np.float32)
+    vectors = point_vectors(spec, whole, np.ones(spec.outfit_dim, np.float32), log_probs)
     assert np.linalg.norm(vectors["whole"]) == pytest.approx(1.0)
-    chunks = np.asarray(vectors["chunks"]).reshape(len(spec.attribute_names), -1)
-    assert np.linalg.norm(chunks, axis=1) == pytest.approx(np.ones(len(spec.attribute_names)))
-    assert vectors["attr_attr2"] == pytest.approx(chunks[2].tolist())
-    assert vectors["outfit"] == [1.0] * spec.outfit_whole_dim  # stored as given
+    chunks = np.asarray(vectors["chunks"])
+    for name, part in attribute_slices(spec).items():
+        assert np.linalg.norm(chunks[part]) == pytest.approx(1.0, rel=1e-6)
+        assert vectors[f"attr_{name}"] == pytest.approx(chunks[part].tolist())
+    manipulation = np.asarray(vectors["manipulation"])
+    np.testing.assert_allclose(manipulation[:spec.whole_dim], vectors["whole"], rtol=1e-6)
+    np.testing.assert_array_equal(manipulation[spec.whole_dim:], log_probs)  # ℓ stored verbatim
+    assert vectors["outfit"] == [1.0] * spec.outfit_dim  # stored as given
 
 
 def test_a_patch_sets_only_its_fields() -> None:

@@ -55,7 +55,7 @@ def tiny_config():
 
     model = ADDEConfig(attribute_dim=8, hidden_dim=16, image_size=16,
                        backbone=BackboneConfig(width=4, blocks=(1, 1)),
-                       outfit=OutfitConfig(outfit_dim=4, category_embedding_dim=4, hidden_dim=8))
+                       outfit=OutfitConfig(outfit_dim=4, hidden_dim=8, width=4, blocks=(1, 1)))
     return TrainConfig(model=model, pretrain_epochs=2, manipulation_epochs=2, outfit_epochs=2, batch_size=32,
                        triplets_per_batch=8, validation_queries=50, threads=1)
 

@@ -27,7 +27,7 @@ def test_shapes_follow_the_vocabulary():
     assert enc.whole.shape == (5, 18)
     assert [lg.shape[1] for lg in enc.logits] == [2, 3, 4]
     assert model.memory.weight.shape == (18, 9)
-    assert model.outfit_vectors(enc.chunks).shape == (5, 3 * SMALL.outfit.outfit_dim)
+    assert model.outfit_vectors(torch.randn(5, 3, 16, 16)).shape == (5, SMALL.outfit.outfit_dim)
     assert model.attribute_vectors(enc.chunks, 1).shape == (5, 6)
 
 

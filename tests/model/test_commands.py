@@ -22,7 +22,7 @@ def test_train_then_eval_from_the_command_line(tmp_path, tiny_catalog, capsys):
     assert report["model_version"] == "cli-test" and report["split"] == "test"
 
 
-def test_joint_outfit_flags_reach_the_training_config():
+def test_outfit_flags_reach_the_training_config():
     import argparse
     from pathlib import Path
 
@@ -30,9 +30,8 @@ def test_joint_outfit_flags_reach_the_training_config():
 
     base = dict(image_size=None, width=None, attribute_dim=None, epochs=None, outfit_epochs=None, baseline=None,
                 ablate=[], seed=0, init_from=Path("m"))
-    config = build_config(argparse.Namespace(**base, joint_outfit=True, joint_outfit_loss="softmax",
-                                             outfit_negatives=5))
-    assert config.outfit_joint and config.outfit_joint_loss == "softmax" and config.outfit_negatives == 5
-    default = build_config(argparse.Namespace(**base, joint_outfit=False, joint_outfit_loss=None,
-                                              outfit_negatives=None))
-    assert not default.outfit_joint and default.outfit_negatives == 10
+    config = build_config(argparse.Namespace(**base, outfit_negatives=5))
+    assert config.outfit_negatives == 5
+    default = build_config(argparse.Namespace(**base, outfit_negatives=None))
+    assert default.outfit_negatives == 15
+    assert default.model.image_size == 64 and default.model.backbone.stem_stride == 2

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fashionrec.model.inference import Encoder
+from fashionrec.model.inference import LOG_PROB_FLOOR, Encoder
 
 
 @pytest.fixture(scope="module")
@@ -13,9 +13,17 @@ def test_encode_returns_every_vector_with_shapes_from_the_vocabulary(encoder, ti
     out = encoder.encode(tiny_catalog.images[:10])
     assert out.attributes.shape == (10, 3, 8)
     np.testing.assert_array_equal(out.whole, out.attributes.reshape(10, -1))
-    assert out.outfit.shape == (10, 3 * 4)
-    np.testing.assert_allclose(np.linalg.norm(out.outfit.reshape(10, 3, 4), axis=-1), 1.0, rtol=1e-5)
+    assert out.outfit.shape == (10, 4)
+    np.testing.assert_allclose(np.linalg.norm(out.outfit, axis=-1), 1.0, rtol=1e-5)
     assert out.labels.shape == out.confidences.shape == (10, 3)
+    vocab = tiny_catalog.vocabulary
+    assert out.log_probs.shape == (10, vocab.total_values)
+    for a, offset in enumerate(vocab.offsets):
+        block = out.log_probs[:, offset:offset + len(vocab.attributes[a].values)]
+        assert (block >= LOG_PROB_FLOOR).all() and (block <= 0).all()
+        # The argmax of the posteriors is the predicted label; its probability the confidence.
+        np.testing.assert_array_equal(block.argmax(1), out.labels[:, a])
+        np.testing.assert_allclose(np.exp(block.max(1)), out.confidences[:, a], rtol=1e-5)
     for a, attribute in enumerate(tiny_catalog.vocabulary.attributes):
         assert 0 <= out.labels[:, a].min() and out.labels[:, a].max() < len(attribute.values)
     assert ((out.confidences > 0) & (out.confidences <= 1)).all()

@@ -84,19 +84,11 @@ def test_memory_loss_is_the_l1_norm_of_the_off_block_part():
     assert losses.memory_loss(off_block).item() == pytest.approx(12.0)
 
 
-def test_outfit_ranking_takes_the_hardest_negative():
-    positive = torch.tensor([0.2, 1.0])
-    negatives = torch.tensor([[0.4, 0.9], [2.0, 1.5]])
-    # Row 0: 0.2 − 0.4 + 0.3 = 0.1; row 1: 1.0 − 1.5 + 0.3 < 0.
-    assert losses.outfit_ranking_loss(positive, negatives).item() == pytest.approx(0.05)
-
-
-def test_outfit_softmax_loss_counts_every_negative():
-    positive = torch.tensor([0.0, 1.0])
-    negatives = torch.tensor([[1.0, 1.0], [1.0, 1.0]])
-    # Row 0: −log(1 / (1 + 2e⁻¹)); row 1: all three equal, −log(1/3).
-    expected = (math.log(1 + 2 * math.exp(-1.0)) + math.log(3.0)) / 2
-    assert losses.outfit_softmax_loss(positive, negatives, temperature=1.0).item() == pytest.approx(expected, rel=1e-6)
-    # A closer true item lowers the loss.
-    assert (losses.outfit_softmax_loss(torch.tensor([0.0]), torch.tensor([[1.0, 2.0]]))
-            < losses.outfit_softmax_loss(torch.tensor([0.5]), torch.tensor([[1.0, 2.0]])))
+def test_outfit_infonce_is_the_cross_entropy_of_the_true_item():
+    scores = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    # Row 0: −log(e / (e + 2)); row 1: all three equal, −log(1/3).
+    expected = (math.log(math.e + 2) - 1.0 + math.log(3.0)) / 2
+    assert losses.outfit_infonce_loss(scores).item() == pytest.approx(expected, rel=1e-6)
+    # Every negative counts: a lower second negative lowers the loss (a hinge on the hardest would not move).
+    assert (losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, -1.0]]))
+            < losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, 0.0]])))

@@ -21,8 +21,7 @@ def test_training_writes_an_artifact_the_services_can_read(tiny_model_dir, tiny_
     assert spec.version.startswith("tiny-")
     assert spec.vocabulary == tiny_catalog.vocabulary
     assert artifact.prototypes.shape == (3 * 8, 8)
-    assert artifact.outfit_weights.shape == (3, 3, 3)
-    np.testing.assert_allclose(artifact.outfit_weights.sum(-1), 1.0, rtol=1e-5)
+    assert artifact.outfit_bilinear.shape == (4, 4)
     assert not (tiny_model_dir / TRAINING_STATE_FILE).exists()
     model, _ = load_model(tiny_model_dir)
     np.testing.assert_array_equal(model.memory.weight.detach().numpy(), artifact.prototypes)
@@ -72,23 +71,23 @@ def test_a_saved_state_from_other_settings_is_refused(tmp_path, tiny_catalog, ti
         train(tiny_catalog, tmp_path, tiny_config, torch.device("cpu"), progress=False, log=lambda _: None)
 
 
-def test_joint_outfit_stage_from_an_artifact_tunes_the_encoder_but_not_the_memory(tmp_path, tiny_model_dir,
+def test_the_outfit_stage_from_an_artifact_trains_only_the_compatibility_network(tmp_path, tiny_model_dir,
                                                                                    tiny_catalog, tiny_config):
-    config = dataclasses.replace(tiny_config, outfit_joint=True, outfit_epochs=1, outfit_negatives=3)
+    config = dataclasses.replace(tiny_config, outfit_epochs=1, outfit_negatives=3)
     logged = []
-    train(tiny_catalog, tmp_path / "joint", config, torch.device("cpu"), progress=False, log=logged.append,
+    train(tiny_catalog, tmp_path / "outfit", config, torch.device("cpu"), progress=False, log=logged.append,
           init_from=tiny_model_dir)
     assert logged[0].endswith("training the outfit stage only")
     assert not any(line.startswith(("pretrain", "manipulation")) for line in logged)
     before = load_file(str(tiny_model_dir / "weights.safetensors"))
-    after = load_file(str(tmp_path / "joint" / "weights.safetensors"))
+    after = load_file(str(tmp_path / "outfit" / "weights.safetensors"))
     assert before.keys() == after.keys()
-    torch.testing.assert_close(after["memory.weight"], before["memory.weight"])
-    encoder = [k for k in before if not k.startswith(("outfit.", "memory.")) and before[k].is_floating_point()]
-    assert any(not torch.equal(before[k], after[k]) for k in encoder)
-    artifact = load_artifact(tmp_path / "joint")
-    assert artifact.outfit_weights.shape == (3, 3, 3)
-    np.testing.assert_array_equal(artifact.prototypes, load_artifact(tiny_model_dir).prototypes)
+    encoder = [k for k in before if not k.startswith("outfit.")]
+    for key in encoder:
+        torch.testing.assert_close(after[key], before[key])
+    assert not torch.equal(before["outfit.bilinear"], after["outfit.bilinear"])
+    artifact = load_artifact(tmp_path / "outfit")
+    np.testing.assert_array_equal(artifact.outfit_bilinear, after["outfit.bilinear"].numpy())
 
 
 def test_init_from_refuses_another_model_configuration(tmp_path, tiny_model_dir, tiny_catalog, tiny_config):
