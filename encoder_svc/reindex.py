@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +61,13 @@ def reindex(
     telemetry: Telemetry,
     timeout_s: float = 3600.0,
     poll_interval_s: float = 0.5,
+    on_poll: Callable[[IngestThread], None] | None = None,
 ) -> ReindexResult:
-    """Fills model_dir's collection from the start of the topic, then makes it live."""
+    """Fills model_dir's collection from the start of the topic, then makes it live.
+
+    on_poll, when given, sees the replay worker every poll_interval_s (the command line
+    draws its lag per partition as a progress bar from it).
+    """
     artifact = load_artifact(model_dir)
     version = artifact.spec.version
     try:
@@ -76,6 +82,8 @@ def reindex(
     try:
         deadline = time.monotonic() + timeout_s
         while not caught_up(ingest):
+            if on_poll is not None:
+                on_poll(ingest)
             if not ingest.alive:
                 raise RuntimeError("the re-index worker stopped on an error; see the log above")
             if time.monotonic() > deadline:

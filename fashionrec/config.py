@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from fashionrec import paths
+
 ENV_PREFIX = "FASHIONREC_"
 
 T = TypeVar("T")
@@ -48,8 +50,13 @@ def _one_of(*choices: str) -> Callable[[str], str | None]:
     return check
 
 
-def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "") -> Any:
-    return field(default=default, metadata={"check": check, "doc": doc})
+def _setting(default: Any, check: Callable[[Any], str | None] | None = None, doc: str = "",
+             factory: Callable[[], Any] | None = None) -> Any:
+    """A settings field; factory (instead of default) for defaults computed at start-up, such as paths."""
+    metadata = {"check": check, "doc": doc}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,8 @@ class QdrantSettings:
 
     env_prefix: ClassVar[str] = "QDRANT_"
     url: str = _setting("", doc="Qdrant server URL; empty: the embedded engine at path")
-    path: Path = _setting(Path(".fashionrec/qdrant"), doc="embedded engine directory")
+    path: Path = _setting(None, doc="embedded engine directory (default: $XDG_STATE_HOME/fashionrec/qdrant)",
+                          factory=lambda: paths.state_dir() / "qdrant")
     api_key: str = _setting("")
     prefer_grpc: bool = _setting(True)
     timeout_seconds: float = _setting(5.0, _positive)
@@ -104,7 +112,8 @@ class EncoderSettings:
     server: ServerSettings = field(default_factory=ServerSettings)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
-    model_dir: Path = _setting(Path("models/adde-synthetic"))
+    model_dir: Path = _setting(None, doc="the model artifact (default: the shipped models/adde-synthetic)",
+                               factory=paths.default_model_dir)
     device: str = _setting("auto", _one_of("auto", "cpu", "cuda"))
     # One intra-op thread per process: on a shared 2-core machine torch's default (all cores)
     # made single-image encodes ~40x slower (docs/model.md); scale out with processes instead.

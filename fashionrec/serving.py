@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from fashionrec.config import ServerSettings
 from fashionrec.interceptors import ServiceInterceptor
+from fashionrec.ports import require_free_port
 from fashionrec.telemetry.logs import configure_logging
 from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, serve_metrics
 from fashionrec.telemetry.tracing import service_tracer_provider, tracer_provider
@@ -114,6 +115,7 @@ def start_server(
         (*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
+    require_free_port(settings.host, settings.grpc_port, "gRPC", "--grpc-port or FASHIONREC_GRPC_PORT")
     port = server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     if port == 0:
         raise OSError(f"cannot bind gRPC port {settings.host}:{settings.grpc_port}")
@@ -231,8 +233,13 @@ def start_service_process(
     components: health service name -> is that part healthy (the encoder's Kafka ingest), each
     reported under its own name so that queries keep being served while it is NOT_SERVING.
     """
+    require_free_port(settings.host, settings.metrics_port, "/metrics", "--metrics-port or FASHIONREC_METRICS_PORT")
     running = start_server(services, settings, interceptors=[telemetry.interceptor(settings)])
-    metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
+    try:
+        metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
+    except BaseException:
+        running.server.stop(0)  # a failed start leaves nothing running behind it
+        raise
     watched = health_check is not None or components
     health = HealthWatch(running, health_check, components=components) if watched else None
     return ServiceProcess(running, metrics, health, telemetry)

@@ -87,7 +87,7 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="session")
 def stack(catalog: Catalog, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     args = argparse.Namespace(data_dir=tmp_path_factory.mktemp("stack"), grpc_port=0, metrics_port=0,
-                              model=model_dir, fresh=False)
+                              broker_port=0, model=model_dir, fresh=False)
     with embedded_stack(args) as running:
         producer = kafka.producer(running.kafka)
         now = time.time()

@@ -12,14 +12,19 @@ import argparse
 import time
 from pathlib import Path
 
+from fashionrec.cli.failures import UsageError
+
+__all__ = ["register"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds `fashionrec catalog generate|preview|export|info`."""
     parser = subparsers.add_parser("catalog", help="synthetic catalog and data set files")
     commands = parser.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
 
     generate = commands.add_parser("generate", help="render a synthetic catalog with outfits")
     generate.add_argument("--out", type=Path, required=True, help="directory to write")
-    generate.add_argument("--items", type=int, required=True, help="number of items")
+    generate.add_argument("--items", type=int, required=True, help="number of items (at least 40)")
     generate.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
     generate.add_argument("--image-size", type=int, default=64, help="square image side, pixels")
     generate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -29,14 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     preview.add_argument("data", type=Path, help="catalog or data set directory")
     preview.add_argument("--out", type=Path, required=True, help="PNG to write (items); "
                          "outfits go to <name>-outfits.png beside it")
-    preview.add_argument("--items", type=int, default=48)
-    preview.add_argument("--outfits", type=int, default=12)
+    preview.add_argument("--items", type=int, default=48, help="items on the items sheet")
+    preview.add_argument("--outfits", type=int, default=12, help="outfits on the outfits sheet")
     preview.set_defaults(handler=_preview)
 
     export = commands.add_parser("export", help="write a catalog in a published format")
     export.add_argument("data", type=Path, help="catalog or data set directory")
-    export.add_argument("--format", choices=("shopping", "polyvore"), required=True)
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--format", choices=("shopping", "polyvore"), required=True, help="published format")
+    export.add_argument("--out", type=Path, required=True, help="directory to write")
     export.add_argument("--seed", type=int, default=0, help="seed of the query and triplet files")
     export.set_defaults(handler=_export)
 
@@ -47,9 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from fashionrec.data import generate_catalog, save_catalog
+    from fashionrec.data.synthetic import MIN_ITEMS
 
+    if args.items < MIN_ITEMS:
+        raise UsageError(f"--items {args.items}: at least {MIN_ITEMS} are needed for three splits with outfits")
+    if not 16 <= args.image_size <= 512:
+        raise UsageError(f"--image-size {args.image_size}: must be between 16 and 512 pixels")
     start = time.perf_counter()
-    catalog = generate_catalog(args.items, args.seed, args.image_size, progress=not args.quiet)
+    catalog = generate_catalog(args.items, args.seed, args.image_size, progress=False if args.quiet else None)
     made = time.perf_counter() - start
     save_catalog(catalog, args.out)
     print(f"{len(catalog)} items, {len(catalog.outfits)} outfits in {made:.2f} s "

@@ -15,8 +15,11 @@ from pathlib import Path
 
 from fashionrec.cli.dev import add_stack_arguments
 
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds `fashionrec demo`."""
     parser = subparsers.add_parser("demo", help="publish a sample catalog, query it, write demo-output/")
     add_stack_arguments(parser)
     parser.add_argument("--items", type=int, default=600, help="size of the sample catalog")
@@ -27,16 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Publishes, waits for the index (with a progress bar), queries, writes the pictures."""
     import grpc
 
     from fashionrec.cli.dev import embedded_stack
     from fashionrec.data.catalog import generate_catalog
     from fashionrec.events import kafka
     from fashionrec.events.publish import catalog_items, publish, upsert_event
+    from fashionrec.progress import progress_bar, set_counter
     from fashionrec.serving import wait_for_shutdown_signal
 
     args.fresh = True  # the demo's index holds exactly the catalog it publishes
-    catalog = generate_catalog(args.items, seed=args.seed, image_size=64)
+    catalog = generate_catalog(args.items, seed=args.seed, image_size=64, progress=None)
     with embedded_stack(args) as stack:
         started = time.monotonic()
         producer = kafka.producer(stack.kafka)
@@ -44,10 +49,13 @@ def run(args: argparse.Namespace) -> int:
                             [upsert_event(item, time.time()) for item in catalog_items(catalog, range(len(catalog)))])
         producer.close()
         print(f"published {published} catalog events to {stack.kafka.catalog_topic}", flush=True)
-        while stack.index.count() < len(catalog):
-            if not stack.ingest.alive:
-                raise SystemExit("the ingest worker stopped; see the log above")
-            time.sleep(0.25)
+        with progress_bar(total=len(catalog), desc="indexing", unit="item") as bar:
+            while (indexed := stack.index.count()) < len(catalog):
+                if not stack.ingest.alive:
+                    raise SystemExit("fashionrec demo: error: the ingest worker stopped; see the log above")
+                set_counter(bar, indexed)
+                time.sleep(0.25)
+            set_counter(bar, indexed)
         print(f"indexed {len(catalog)} items in {time.monotonic() - started:.1f}s", flush=True)
         with grpc.insecure_channel(stack.grpc_address) as channel:
             from fashionrec.demo import run_demo_queries

@@ -1,10 +1,14 @@
-"""`fashionrec dev`: the whole stack on one machine, no Docker.
+"""`fashionrec dev`: the whole stack on one machine, no Docker, from any directory.
 
 Starts the embedded Kafka-compatible broker, opens the embedded Qdrant engine
-with the model's collection live, runs the ingest worker, serves the three
-gRPC services on one port (with health, reflection and the interceptor) and
-/metrics, prints the addresses and a ready line, and serves until
-interrupted (`--once`: exits after the ready line).
+with the model's collection live, serves the three gRPC services on one port
+(with health, reflection and the interceptor) and /metrics, runs the ingest
+worker, prints the addresses and a ready line, and serves until interrupted
+(`--once`: exits after the ready line).
+
+Every part started is stopped when a later one fails to start, so a failed
+start exits instead of leaving a broker or a worker thread behind; the broker
+also dies with this process when it is killed (see fashionrec.embedded.broker).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fashionrec import config
+from fashionrec import config, paths
 
 if TYPE_CHECKING:
     from encoder_svc.ingest import IngestThread
     from fashionrec.index import CatalogIndex
 
+__all__ = ["Stack", "add_stack_arguments", "data_dir", "embedded_stack", "register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds `fashionrec dev`."""
     parser = subparsers.add_parser("dev", help="run the embedded stack (broker, Qdrant, services)")
     add_stack_arguments(parser)
     parser.add_argument("--once", action="store_true", help="exit once the stack is ready")
@@ -33,14 +40,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=Path(".fashionrec/dev"),
-                        help="where the embedded Qdrant engine keeps its shards")
+    """The options `dev` and `demo` share."""
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where the embedded Qdrant engine keeps its shards "
+                             "(default: $XDG_STATE_HOME/fashionrec/dev, i.e. ~/.local/state/fashionrec/dev)")
     parser.add_argument("--grpc-port", type=int, default=None,
-                        help="gRPC port for all services (default: FASHIONREC_GRPC_PORT)")
+                        help="gRPC port for all services; 0 picks a free one (default: FASHIONREC_GRPC_PORT, 50051)")
     parser.add_argument("--metrics-port", type=int, default=None,
-                        help="/metrics port (default: FASHIONREC_METRICS_PORT)")
-    parser.add_argument("--model", type=Path, default=None, help="model directory (default: FASHIONREC_MODEL_DIR)")
+                        help="/metrics port; 0 picks a free one (default: FASHIONREC_METRICS_PORT, 9464)")
+    parser.add_argument("--broker-port", type=int, default=0,
+                        help="port of the embedded Kafka broker on 127.0.0.1; 0 picks a free one")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model directory (default: FASHIONREC_MODEL_DIR, else the shipped "
+                             "models/adde-synthetic)")
     parser.add_argument("--fresh", action="store_true", help="delete --data-dir first")
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    """--data-dir, or the documented default under the user's state directory."""
+    return args.data_dir if args.data_dir is not None else paths.state_dir() / "dev"
 
 
 @dataclass
@@ -53,18 +71,33 @@ class Stack:
     model_version: str
     index: "CatalogIndex"
     ingest: "IngestThread"
+    data_dir: Path
 
 
 @contextlib.contextmanager
 def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
+    """Starts the stack; stops every started part on exit, or as soon as a later part fails to start.
+
+    Args:
+        args: data_dir, grpc_port, metrics_port, broker_port, model, fresh (see add_stack_arguments).
+
+    Yields:
+        The running stack.
+
+    Raises:
+        NotFound: no model at the model directory.
+        PortInUse: a configured port is taken.
+    """
     import encoder_svc.server
     import outfit_svc.server
     import retrieval_svc.server
     from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
     from encoder_svc.photos import LocalPhotoEncoder
+    from fashionrec.artifact import load_spec
     from fashionrec.embedded import EmbeddedBroker
     from fashionrec.events.kafka import ensure_topics
     from fashionrec.index import open_index
+    from fashionrec.ports import require_free_port
     from fashionrec.serving import Telemetry, start_service_process
 
     settings = config.load_or_exit(config.EncoderSettings)
@@ -74,45 +107,49 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     if args.metrics_port is not None:
         server = dataclasses.replace(server, metrics_port=args.metrics_port)
     model_dir = args.model or settings.model_dir
-    if args.fresh and args.data_dir.exists():
-        shutil.rmtree(args.data_dir)
+    # What the user can get wrong is checked before anything starts: no broker noise on a typo.
+    load_spec(model_dir)
+    require_free_port(server.host, server.grpc_port, "gRPC", "--grpc-port or FASHIONREC_GRPC_PORT")
+    require_free_port(server.host, server.metrics_port, "/metrics", "--metrics-port or FASHIONREC_METRICS_PORT")
+    directory = data_dir(args)
+    if args.fresh and directory.exists():
+        shutil.rmtree(directory)
 
-    with EmbeddedBroker() as broker:
+    with contextlib.ExitStack() as started:  # unwinds in reverse: ingest, servers, index, broker
+        broker = started.enter_context(EmbeddedBroker(port=args.broker_port or None))
         kafka = dataclasses.replace(settings.kafka, bootstrap_servers=broker.bootstrap_servers)
         ensure_topics(kafka, {kafka.catalog_topic: 4, kafka.dead_letter_topic: 1})
         telemetry = Telemetry.create("fashionrec-dev")
-        index = open_index(dataclasses.replace(settings.qdrant, url="", path=args.data_dir / "qdrant"),
+        index = open_index(dataclasses.replace(settings.qdrant, url="", path=directory / "qdrant"),
                            observe=telemetry.rpc.observe_backend)
-        try:
-            version = encoder_svc.server.prepare_index(index, model_dir)
-            encoder = encoder_svc.server.load_encoder(settings, model_dir)
-            decode_image = encoder_svc.server.image_decoder(settings)  # one decode budget for the process
-            ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version,
-                                  options=IngestOptions.from_settings(settings)).start()
-            services = [
-                *encoder_svc.server.services(settings, encoder, decode_image),
-                *retrieval_svc.server.services(index, LocalPhotoEncoder(encoder, decode_image)),
-                *outfit_svc.server.services(index),
-            ]
-            process = start_service_process(services, server, telemetry, health_check=index.count,
-                                            components={INGEST_HEALTH_SERVICE: ingest.healthy})
-            try:
-                yield Stack(kafka, f"127.0.0.1:{process.server.port}",
-                            f"http://{server.host}:{process.metrics.port}/metrics", version, index, ingest)
-            finally:
-                ingest.stop()  # first: its spans go out before the tracer provider shuts down
-                process.stop(0.0, server.grace_seconds)
-        finally:
-            index.close()
+        started.callback(index.close)
+        version = encoder_svc.server.prepare_index(index, model_dir)
+        encoder = encoder_svc.server.load_encoder(settings, model_dir)
+        decode_image = encoder_svc.server.image_decoder(settings)  # one decode budget for the process
+        services = [
+            *encoder_svc.server.services(settings, encoder, decode_image),
+            *retrieval_svc.server.services(index, LocalPhotoEncoder(encoder, decode_image)),
+            *outfit_svc.server.services(index),
+        ]
+        process = start_service_process(services, server, telemetry, health_check=index.count)
+        started.callback(process.stop, 0.0, server.grace_seconds)
+        ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version,
+                              options=IngestOptions.from_settings(settings)).start()
+        process.health.add_component(INGEST_HEALTH_SERVICE, ingest.healthy)
+        # Stopped before the servers: its spans go out before the tracer provider shuts down.
+        started.callback(ingest.stop)
+        yield Stack(kafka, f"127.0.0.1:{process.server.port}",
+                    f"http://{server.host}:{process.metrics.port}/metrics", version, index, ingest, directory)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serves the embedded stack until SIGTERM/SIGINT (or returns once ready with --once)."""
     from fashionrec.serving import wait_for_shutdown_signal
 
     with embedded_stack(args) as stack:
         print(f"kafka    {stack.kafka.bootstrap_servers}  topics: {stack.kafka.catalog_topic}, "
               f"{stack.kafka.dead_letter_topic}")
-        print(f"qdrant   embedded engine at {args.data_dir / 'qdrant'}  live model: {stack.model_version}")
+        print(f"qdrant   embedded engine at {stack.data_dir / 'qdrant'}  live model: {stack.model_version}")
         print(f"grpc     {stack.grpc_address}  EncoderService, RetrievalService, OutfitService, health, reflection")
         print(f"metrics  {stack.metrics_url}")
         print("fashionrec dev: ready", flush=True)

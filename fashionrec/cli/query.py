@@ -5,14 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 
-_ADDRESS_HELP = "gRPC address of the services (default: 127.0.0.1:50051)"
+from fashionrec.cli.failures import UsageError
+
+__all__ = ["format_hits", "register", "run"]
+
+# Connection options, accepted before or after the query kind.
+_CONNECTION = (
+    ("--address", {"default": "127.0.0.1:50051", "help": "gRPC address of the services"}),
+    ("--token", {"default": "", "help": "bearer token, when the services require one"}),
+    ("--timeout", {"type": float, "default": 10.0, "help": "deadline in seconds"}),
+)
+
+
+def _add_connection(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    # After the kind the defaults are suppressed, so a value given before it is not overwritten.
+    for flag, options in _CONNECTION:
+        parser.add_argument(flag, **(options if defaults else {**options, "default": argparse.SUPPRESS}))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds `fashionrec query manipulate|similar|outfit`."""
     parser = subparsers.add_parser("query", help="ask the running services (manipulate, similar, outfit)")
-    parser.add_argument("--address", default="127.0.0.1:50051", help=_ADDRESS_HELP)
-    parser.add_argument("--token", default="", help="bearer token, when the services require one")
-    parser.add_argument("--timeout", type=float, default=10.0, help="deadline in seconds")
+    _add_connection(parser, defaults=True)
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
 
     manipulate = kinds.add_parser("manipulate", help="this item, but with other attribute values")
@@ -32,11 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outfit.add_argument("--target", required=True, help="category to complete with, e.g. sneakers")
 
     for sub in (manipulate, similar, outfit):
+        _add_connection(sub, defaults=False)
         sub.add_argument("-k", type=int, default=10, help="number of results")
         sub.add_argument("--category", action="append", default=[], help="filter: category (repeatable)")
         sub.add_argument("--brand", action="append", default=[], help="filter: brand (repeatable)")
-        sub.add_argument("--min-price", type=float, default=None)
-        sub.add_argument("--max-price", type=float, default=None)
+        sub.add_argument("--min-price", type=float, default=None, help="filter: lowest price")
+        sub.add_argument("--max-price", type=float, default=None, help="filter: highest price")
         sub.add_argument("--in-stock", action="store_true", help="filter: only items in stock")
     parser.set_defaults(handler=run)
 
@@ -52,12 +67,23 @@ def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
     for value in values:
         name, sep, rest = value.partition("=")
         if not sep or not name or not rest:
-            raise SystemExit(f"fashionrec query: {flag} takes ATTR=VALUE, not {value!r}")
+            raise UsageError(f"{flag} takes ATTR=VALUE, not {value!r}")
         out.append((name, rest))
     return out
 
 
+def _weights(values: list[str]) -> list[tuple[str, float]]:
+    out = []
+    for name, raw in _pairs(values, "--weight"):
+        try:
+            out.append((name, float(raw)))
+        except ValueError:
+            raise UsageError(f"--weight {name}={raw}: the weight must be a number, e.g. {name}=1") from None
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    """Sends one query and prints the hits as a table (or the error, with exit code 1)."""
     import grpc
 
     from fashionrec.interceptors import field_violations
@@ -81,12 +107,13 @@ def run(args: argparse.Namespace) -> int:
                         item=item, changes=changes, filters=filters, k=args.k,
                         require_predicted_target=args.require_predicted), timeout=args.timeout, metadata=metadata)
                 else:
-                    weights = [retrieval_pb2.AttributeWeight(attribute=a, weight=float(w))
-                               for a, w in _pairs(args.weight, "--weight")]
+                    weights = [retrieval_pb2.AttributeWeight(attribute=a, weight=w) for a, w in _weights(args.weight)]
                     reply = stub.SimilarBy(retrieval_pb2.SimilarByRequest(
                         item=item, weights=weights, filters=filters, k=args.k), timeout=args.timeout, metadata=metadata)
         except grpc.RpcError as exc:
-            print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+            hint = (f" (is `fashionrec dev` or a service running at {args.address}? set --address)"
+                    if exc.code() == grpc.StatusCode.UNAVAILABLE else "")
+            print(f"fashionrec query {args.kind}: error: {exc.code().name}: {exc.details()}{hint}", file=sys.stderr)
             for field, description in field_violations(exc):
                 print(f"  {field}: {description}", file=sys.stderr)
             return 1

@@ -121,8 +121,11 @@ class Catalog:
 
 
 def generate_catalog(n_items: int, seed: int, image_size: int = 64,
-                     progress: bool = False) -> Catalog:
-    """A synthetic catalog with known labels and rule-built outfits (see fashionrec.data.synthetic)."""
+                     progress: bool | None = False) -> Catalog:
+    """A synthetic catalog with known labels and rule-built outfits (see fashionrec.data.synthetic).
+
+    progress: draw a bar while rendering; None decides by fashionrec.progress.progress_enabled.
+    """
     from fashionrec.data.synthetic import generate
 
     return generate(n_items=n_items, seed=seed, image_size=image_size, progress=progress)

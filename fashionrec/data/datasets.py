@@ -7,6 +7,7 @@ from pathlib import Path
 from fashionrec.data.catalog import CATALOG_FILE, Catalog, load_catalog
 from fashionrec.data.formats import polyvore, shopping
 from fashionrec.errors import InvalidArgument, NotFound
+from fashionrec.progress import progress_enabled
 
 FORMATS = ("fashionrec", "shopping", "polyvore")
 
@@ -30,14 +31,17 @@ def detect_format(path: Path) -> str:
 
 
 def open_dataset(path: Path, image_size: int = 64, image_root: Path | None = None,
-                 progress: bool = False) -> Catalog:
+                 progress: bool | None = None) -> Catalog:
     """The catalog in a directory of any supported format.
 
     Pictures of the real formats are read from their image files and resized to
     image_size (a saved fashionrec catalog keeps its own size); image_root is where
     Shopping/DeepFashion image paths are relative to (default: the directory itself).
+    progress: a bar while the image files are read; None draws it when a person watches
+    (fashionrec.progress.progress_enabled).
     """
     kind = detect_format(path)
+    progress = progress_enabled(progress)
     if kind == "fashionrec":
         return load_catalog(path)
     if kind == "shopping":

