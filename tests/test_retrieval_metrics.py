@@ -87,3 +87,56 @@ def test_bad_shapes_are_refused() -> None:
         metrics.recall_at_k(np.array([1, 2]), np.array([1]), 1)
     with pytest.raises(InvalidArgument, match="scores"):
         metrics.fitb_accuracy(np.zeros((2, 4)), np.zeros(3))
+
+
+def test_per_query_forms_agree_with_the_means() -> None:
+    ranking = np.array([[0, 1, 2], [4, 3, 2], [0, 2, 1]])
+    targets = np.array([[1, 1], [1, 1], [2, 1]])
+    hits = metrics.manipulation_hits(ranking, GALLERY, targets, k=2)
+    assert hits.tolist() == [False, True, False]
+    ndcg = metrics.manipulation_ndcg_per_query(ranking, GALLERY, targets, 3)
+    assert ndcg.shape == (3,)
+    assert ndcg.mean() == pytest.approx(metrics.manipulation_ndcg(ranking, GALLERY, targets, 3))
+
+
+def test_empty_slots_are_never_relevant() -> None:
+    # −1 = a filter returned fewer items; it must not read the last gallery row ([2, 1]).
+    ranking = np.array([[-1, -1], [2, -1]])
+    targets = np.array([[2, 1], [1, 0]])
+    assert metrics.manipulation_hits(ranking, GALLERY, targets, 2).tolist() == [False, True]
+    ndcg = metrics.manipulation_ndcg_per_query(ranking, GALLERY, targets, 2)
+    assert ndcg[0] == 0.0 and ndcg[1] == pytest.approx(1 / (1 + 1 / math.log2(3)))
+    assert metrics.recall_hits(np.array([[-1, 3]]), np.array([4]), 2).tolist() == [False]
+    ap = metrics.conditional_ap_per_query(np.array([[-1, 4]]), GALLERY, np.array([2]), 0, 2,
+                                          n_relevant=np.array([1]))
+    assert ap.tolist() == [0.5]  # the relevant item at rank 2: precision 1/2
+
+
+def test_recall_hits_and_fitb_correct() -> None:
+    ranking = np.array([[3, 1, 2], [0, 4, 1]])
+    assert metrics.recall_hits(ranking, np.array([2, 4]), 2).tolist() == [False, True]
+    assert metrics.recall_hits(ranking, np.array([2, 4]), 3).tolist() == [True, True]
+    scores = np.array([[0.1, 0.9, 0.2, 0.0], [0.5, 0.5, 0.1, 0.0]])
+    assert metrics.fitb_correct(scores, np.array([1, 1])).tolist() == [True, False]  # first wins ties
+
+
+def test_conditional_ap_per_query_by_hand() -> None:
+    # Query value 1 of attribute 1: relevant items are 1, 3, 4 (R = 3).
+    ranking = np.array([[1, 0, 3], [0, 2, 4]])
+    ap = metrics.conditional_ap_per_query(ranking, GALLERY, np.array([1, 1]), 1, 3)
+    assert ap == pytest.approx([(1 + 2 / 3) / 3, (1 / 3) / 3])
+    assert ap.mean() == pytest.approx(metrics.conditional_map_at_k(ranking, GALLERY, np.array([1, 1]), 1, 3))
+
+
+def test_standard_errors_by_hand() -> None:
+    hits = np.array([True, False, False, True])
+    assert metrics.binomial_se(hits) == pytest.approx(math.sqrt(0.5 * 0.5 / 4))
+    assert metrics.binomial_se(np.array([True] * 10)) == 0.0
+    assert metrics.binomial_se(np.array([], bool)) == 0.0
+    values = np.array([0.2, 0.4, 0.9])
+    sd = math.sqrt(((0.2 - 0.5) ** 2 + (0.4 - 0.5) ** 2 + (0.9 - 0.5) ** 2) / 2)
+    assert metrics.mean_se(values) == pytest.approx(sd / math.sqrt(3))
+    assert metrics.mean_se(np.array([0.3])) == 0.0
+    assert metrics.mean_and_se(hits) == pytest.approx((0.5, 0.25))
+    assert metrics.mean_and_se(values) == pytest.approx((0.5, sd / math.sqrt(3)))
+    assert metrics.mean_and_se(np.array([1.0, 0.0]), binary=True) == pytest.approx((0.5, math.sqrt(0.25 / 2)))

@@ -1,10 +1,14 @@
-"""`fashionrec eval`: measure one or more models on a split of a catalog, with exact search.
+"""`fashionrec eval`: the catalog-scale benchmark of one or more models, with exact search.
 
-    fashionrec eval --model MODEL_DIR [--model OTHER ...] --data DIR --json OUT.json
+    fashionrec eval --model MODEL_DIR [--model OTHER ...] --data DIR [--gallery all|split]
+                    [--json OUT.json] [--through-services]
 
-Prints one table (a column per model) and writes the full reports as JSON: with one
-model the report itself (what MODEL_DIR/eval.json holds), with several a mapping
-from model directory to report.
+By default every item of the catalog is in the gallery and the queries come from the whole
+catalog (use a catalog the model never saw, ≥ 20,000 items). For each model it prints one
+table (methods × figures, mean±standard error: the model, its ablations and the baselines
+on the same queries; see fashionrec.model.benchmark), the per-attribute tables, and writes
+the full report(s) as JSON: with one model the report itself, with several a mapping from
+model directory to report.
 """
 
 from __future__ import annotations
@@ -15,69 +19,101 @@ import time
 from pathlib import Path
 from typing import Any
 
+EPILOG = """\
+examples:
+  fashionrec catalog generate --out /tmp/cat23 --items 24000 --seed 23
+  fashionrec eval --model models/adde-synthetic --data /tmp/cat23 --json /tmp/eval23.json
+  fashionrec eval --model models/adde-synthetic --data /tmp/cat23 --posterior-weight 1 --through-services
+  fashionrec eval --model models/adde-synthetic --data /tmp/cat7 --gallery split --split test
+
+rows: model (β, w from the model's config unless overridden), served (gRPC, with
+--through-services), ablation β=0 (r + M·i alone), ablation w=0 (chunk cosine alone),
+posterior only (w=1), classifier soft (Σ_a log p(target_a)), hard filter (predicted labels
+== target, by cosine), change ignored (cos(r_q, r_g)), random."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="evaluate models on a catalog split (exact search)")
+    parser = subparsers.add_parser("eval", help="benchmark models on a whole catalog (exact search, baselines, SE)",
+                                   epilog=EPILOG)
     parser.add_argument("--model", type=Path, action="append", required=True,
-                        help="model directory; repeat to compare models in one table")
-    parser.add_argument("--data", type=Path, required=True, help="catalog directory (or a published data set)")
+                        help="model directory; repeat to measure several models on the same queries")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="catalog directory (or a published data set), ideally from a seed the model never saw")
     parser.add_argument("--json", type=Path, default=None, help="write the report(s) here")
-    parser.add_argument("--split", default="test", help="query set and gallery (default: test)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the query sets")
-    parser.add_argument("--max-queries", type=int, default=2000, help="manipulation queries per kind")
+    parser.add_argument("--gallery", choices=("all", "split"), default="all",
+                        help="all: every item is in the gallery and queries come from the whole catalog; "
+                             "split: the --split alone is query set and gallery (the old, small benchmark)")
+    parser.add_argument("--split", default="test", help="the split for --gallery split")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the query sets and the random baselines")
+    parser.add_argument("--max-queries", type=int, default=2000,
+                        help="manipulation queries per kind (single, two attributes), balanced over attributes")
+    parser.add_argument("--conditional-per-attribute", type=int, default=300,
+                        help="conditional-similarity references per attribute")
+    parser.add_argument("--outfit-queries", type=int, default=2000,
+                        help="FITB questions and complementary queries, each")
+    parser.add_argument("--posterior-weight", type=float, default=None,
+                        help="β of the model row (default: the model's posterior_weight)")
+    parser.add_argument("--similarity-posterior-weight", type=float, default=None,
+                        help="w of the model row (default: the model's similarity_posterior_weight)")
+    parser.add_argument("--through-services", action="store_true",
+                        help="also start the embedded stack, publish the gallery to Kafka, wait until it is "
+                             "indexed and ask the same queries over gRPC (a 'served' row)")
+    parser.add_argument("--served-k", type=int, default=100, help="results asked of the services per query")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from fashionrec.data import open_dataset
-    from fashionrec.model.evaluation import evaluate, model_embeddings
+    from fashionrec.model.benchmark import BenchmarkConfig, QuerySets, format_report, run_benchmark
+    from fashionrec.model.evaluation import model_embeddings
     from fashionrec.model.images import resize_uint8
     from fashionrec.model.inference import Encoder
 
     catalog = open_dataset(args.data)
+    gallery = "all" if args.gallery == "all" else args.split
+    progress = False if args.quiet else None
+    sets = None
     reports: dict[str, dict[str, Any]] = {}
     for directory in args.model:
         started = time.monotonic()
         encoder = Encoder.load(directory, args.device)
-        images = resize_uint8(catalog.images, encoder.spec.image_size).to(encoder.device)
+        spec = encoder.spec
+        config = BenchmarkConfig(
+            gallery=gallery, seed=args.seed, max_queries=args.max_queries,
+            conditional_per_attribute=args.conditional_per_attribute, outfit_queries=args.outfit_queries,
+            posterior_weight=_pick(args.posterior_weight, getattr(spec, "posterior_weight", 0.0)),
+            similarity_posterior_weight=_pick(args.similarity_posterior_weight,
+                                              getattr(spec, "similarity_posterior_weight", 0.0)),
+            progress=progress)
+        sets = sets or QuerySets.make(catalog, config)  # the same queries for every model
+        images = resize_uint8(catalog.images, spec.image_size).to(encoder.device)
+        encode_started = time.monotonic()
         emb = model_embeddings(encoder.model, images, encoder.device)
-        report = evaluate(emb, catalog, args.split, args.seed, max_queries=args.max_queries)
-        report = {"model_version": encoder.version, "data": str(args.data),
-                  "catalog": catalog.provenance, "seed": args.seed, **report,
-                  "seconds": round(time.monotonic() - started, 1)}
+        encode_seconds = time.monotonic() - encode_started
+        if args.through_services:
+            from fashionrec.model.served_eval import served_stack
+
+            with served_stack(directory, catalog, config.gallery, k=args.served_k,
+                              progress=progress) as served:
+                report = run_benchmark(emb, catalog, config, served=served, sets=sets)
+                report["served"] = served.facts()
+        else:
+            report = run_benchmark(emb, catalog, config, sets=sets)
+        report["seconds"]["encode"] = round(encode_seconds, 1)
+        report = {"model_version": encoder.version, "model": str(directory), "data": str(args.data),
+                  "catalog": catalog.provenance, **report,
+                  "wall_seconds": round(time.monotonic() - started, 1)}
         reports[str(directory)] = report
-    print(format_table(reports))
+        print(format_report(report, title=f"{encoder.version} on {args.data}: "))
+        print()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         out = next(iter(reports.values())) if len(reports) == 1 else reports
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
-def _rows(report: dict[str, Any]) -> list[tuple[str, float]]:
-    rows = []
-    for kind in ("single", "multi"):
-        part = report.get(f"manipulation_{kind}", {})
-        rows += [(f"manipulation {kind} {m}", part[m]) for m in ("hit@10", "hit@30", "hit@50", "ndcg@30")
-                 if m in part]
-    rows += [(f"conditional mAP@10 {a}", v) for a, v in report.get("conditional_map@10", {}).items()]
-    outfit = report.get("outfit", {})
-    rows += [(f"outfit {m}", outfit[m]) for m in ("fitb", "recall@10", "recall@30", "recall@50") if m in outfit]
-    dis = report.get("disentanglement", {})
-    rows += [(f"disentanglement {m}", dis[m]) for m in ("own", "others") if m in dis]
-    return rows
-
-
-def format_table(reports: dict[str, dict[str, Any]]) -> str:
-    """Metric rows × model columns, figures in [0, 1] with three decimals."""
-    names = list(reports)
-    columns = [dict(_rows(r)) for r in reports.values()]
-    metrics = list(dict.fromkeys(m for r in reports.values() for m, _ in _rows(r)))
-    width = max([len(m) for m in metrics] + [6])
-    headers = [Path(n).name for n in names]
-    lines = [f"{'metric':<{width}}  " + "  ".join(f"{h:>12}" for h in headers)]
-    for m in metrics:
-        cells = [f"{c[m]:12.3f}" if m in c else f"{'-':>12}" for c in columns]
-        lines.append(f"{m:<{width}}  " + "  ".join(cells))
-    return "\n".join(lines)
+def _pick(override: float | None, default: float) -> float:
+    return float(default if override is None else override)

@@ -16,10 +16,13 @@ def _perfect(catalog) -> Embeddings:
         attributes[np.flatnonzero(known), a, labels[known, a]] = 1.0
         for v in range(len(attribute.values)):
             prototypes[a * d + v, vocab.offsets[a] + v] = 1.0
-    c = len(vocab.attributes[0].values)
+    log_probs = np.full((len(labels), vocab.total_values), -6.9, np.float32)
+    for a in range(n):
+        known = labels[:, a] != UNKNOWN
+        log_probs[np.flatnonzero(known), vocab.offsets[a] + labels[known, a]] = 0.0
     return Embeddings(attributes=attributes, whole=attributes.reshape(len(labels), -1),
                       outfit=attributes.reshape(len(labels), -1), prototypes=prototypes,
-                      outfit_weights=np.full((c, c, n), 1.0 / n, np.float32))
+                      outfit_bilinear=np.eye(n * d, dtype=np.float32), log_probs=log_probs)
 
 
 def test_top_k_is_exact_cosine_search_without_the_query_itself():

@@ -1,0 +1,168 @@
+"""The catalog-scale benchmark (fashionrec.model.benchmark) and `fashionrec eval`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from fashionrec.data import generate_catalog
+from fashionrec.data import queries as q
+from fashionrec.data.catalog import Catalog, ItemMeta
+from fashionrec.model import benchmark as b
+from fashionrec.model.evaluation import Embeddings
+from fashionrec.vocab import UNKNOWN, Vocabulary
+
+VOCAB = Vocabulary.from_mapping({"category": ["a", "b"], "color": ["r", "g"]})
+
+
+def _catalog(labels: list[list[int]]) -> Catalog:
+    n = len(labels)
+    return Catalog(vocabulary=VOCAB, images=np.zeros((n, 2, 2, 3), np.uint8), labels=np.array(labels),
+                   items=[ItemMeta(f"s{i}", "a", "", "", 1.0, "EUR", True) for i in range(n)],
+                   splits=np.array(["test"] * n), outfits=[])
+
+
+def _log_probs(predicted: list[list[int]], sure: float = -0.01) -> np.ndarray:
+    out = np.full((len(predicted), VOCAB.total_values), -6.9, np.float32)
+    for i, row in enumerate(predicted):
+        for a, v in enumerate(row):
+            out[i, VOCAB.offsets[a] + v] = sure
+    return out
+
+
+def test_manipulation_methods_rank_as_their_formulas_say() -> None:
+    # Query: item 0 (a, r), change color r → g; the target (a, g) is items 1 and 3.
+    catalog = _catalog([[0, 0], [0, 1], [1, 1], [0, 1]])
+    whole = np.array([[1.0, 1.0], [1.0, -0.9], [0.5, -1.0], [1.0, 0.9]], np.float32)
+    prototypes = np.zeros((2, 4), np.float32)
+    prototypes[1, 2], prototypes[1, 3] = 1.0, -1.0  # M·i = (0, −2): r' = (1, −1)
+    # Item 1 is predicted red (wrong), item 2 (b, g) and item 3 (a, g) correctly.
+    emb = Embeddings(attributes=whole.reshape(4, 2, 1), whole=whole, outfit=np.zeros((4, 2), np.float32),
+                     prototypes=prototypes, outfit_bilinear=np.eye(2, dtype=np.float32),
+                     log_probs=_log_probs([[0, 0], [0, 0], [1, 1], [0, 1]]))
+    query = q.ManipulationQuery(0, (q.AttributeChange(1, 0, 1),), (0, 1))
+    gallery = b._prepare(emb, catalog, np.arange(4))
+    rng = np.random.default_rng(0)
+    small = b.manipulation_rankings(emb, catalog, gallery, [query], beta=0.0, rng=rng, k=3)
+    strong = b.manipulation_rankings(emb, catalog, gallery, [query], beta=1.0, rng=rng, k=3)
+    # cos to r' = (1, −1): item 1 0.997, item 2 0.949, item 3 0.037; the reference never comes back.
+    assert small[b.BETA_ZERO].tolist() == [[1, 2, 3]]
+    assert small[b.MODEL].tolist() == [[1, 2, 3]]  # β = 0: the model row is the composed query
+    assert small[b.CHANGE_IGNORED].tolist() == [[3, 1, 2]]  # cos to r_0 = (1, 1)
+    # Σ log p(target): item 3 −0.02; items 1 and 2 each miss one target value (−6.91).
+    assert small[b.CLASSIFIER_SOFT][0, 0] == 3
+    assert small[b.HARD_FILTER].tolist() == [[3, -1, -1]]  # only item 3 is predicted (a, g)
+    # β = 1: 0.037 − 0.02 beats 0.997 − 6.91 and 0.949 − 6.91.
+    assert strong[b.MODEL].tolist() == [[3, 1, 2]]
+    assert sorted(small[b.RANDOM][0].tolist()) == [1, 2, 3]
+    figures, per_query = b.manipulation_figures(small[b.HARD_FILTER], gallery.labels, [query], ks=(1, 3))
+    assert figures["hit@1"] == {"mean": 1.0, "se": 0.0, "n": 1}
+
+
+def test_unknown_targets_take_no_part_in_the_posterior_terms() -> None:
+    catalog = _catalog([[0, 0], [0, 1], [1, 1]])
+    onehot, n_known = b._target_onehot(catalog, np.array([[0, UNKNOWN], [1, 1]]))
+    assert onehot.tolist() == [[1, 0, 0, 0], [0, 1, 0, 1]] and n_known.tolist() == [1, 2]
+
+
+def test_conditional_methods_mix_cosine_and_bhattacharyya() -> None:
+    catalog = _catalog([[0, 0], [0, 0], [0, 1], [1, 1]])
+    # Color chunks: item 2 (green) is nearest to item 0 (red), item 1 (red) is orthogonal, but
+    # item 1 has item 0's posterior.
+    chunks = np.array([[[1, 0], [1, 0]], [[1, 0], [0, 1]], [[1, 0], [1, 0.1]], [[1, 0], [-1, 0]]], np.float32)
+    emb = Embeddings(attributes=chunks, whole=chunks.reshape(4, 4), outfit=np.zeros((4, 2), np.float32),
+                     prototypes=np.zeros((4, 4), np.float32), outfit_bilinear=np.eye(2, dtype=np.float32),
+                     log_probs=_log_probs([[0, 0], [0, 0], [0, 1], [1, 1]], sure=-0.1))
+    gallery = b._prepare(emb, catalog, np.arange(4))
+    queries = [q.ConditionalQuery(0, 1)]
+    out = b.conditional_figures(emb, catalog, gallery, queries, w=0.0, rng=np.random.default_rng(0), k=3)
+    # w = 0: item 2 (wrong color) first, item 1 second (the one red item): AP = (1/2) / min(R=1, 3).
+    assert out[b.W_ZERO]["color"]["mean"] == pytest.approx(0.5)
+    assert out[b.MODEL]["color"]["mean"] == pytest.approx(0.5)
+    # Posterior only: item 1 has the same distribution (BC = 1) → rank 1.
+    assert out[b.POSTERIOR_ONLY]["color"]["mean"] == pytest.approx(1.0)
+    # w = 0.9: item 1 scores 0.9·1, item 2 0.1·1 + 0.9·BC(red, green) ≈ 0.16.
+    mixed = b.conditional_figures(emb, catalog, gallery, queries, w=0.9, rng=np.random.default_rng(0), k=3)
+    assert mixed[b.MODEL]["color"]["mean"] == pytest.approx(1.0)
+    assert mixed[b.MODEL]["mean"]["n"] == 1
+
+
+def _perfect(catalog: Catalog) -> Embeddings:
+    """One-hot chunks and prototypes, posteriors sure of the true labels."""
+    vocab, labels = catalog.vocabulary, catalog.labels
+    n, d = len(vocab.attributes), max(len(a.values) for a in vocab.attributes)
+    attributes = np.zeros((len(labels), n, d), np.float32)
+    prototypes = np.zeros((n * d, vocab.total_values), np.float32)
+    log_probs = np.full((len(labels), vocab.total_values), -6.9, np.float32)
+    for a, attribute in enumerate(vocab.attributes):
+        known = np.flatnonzero(labels[:, a] != UNKNOWN)
+        attributes[known, a, labels[known, a]] = 1.0
+        log_probs[known, vocab.offsets[a] + labels[known, a]] = 0.0
+        for v in range(len(attribute.values)):
+            prototypes[a * d + v, vocab.offsets[a] + v] = 1.0
+    rng = np.random.default_rng(0)
+    outfit = rng.normal(size=(len(labels), 4)).astype(np.float32)
+    return Embeddings(attributes=attributes, whole=attributes.reshape(len(labels), -1),
+                      outfit=outfit / np.linalg.norm(outfit, axis=1, keepdims=True), prototypes=prototypes,
+                      outfit_bilinear=np.eye(4, dtype=np.float32), log_probs=log_probs)
+
+
+def test_a_perfect_model_on_the_whole_catalog() -> None:
+    catalog = generate_catalog(300, 5, 32)
+    config = b.BenchmarkConfig(max_queries=120, conditional_per_attribute=20, outfit_queries=30,
+                               posterior_weight=0.5, similarity_posterior_weight=0.5, progress=False)
+    report = b.run_benchmark(_perfect(catalog), catalog, config)
+    assert report["gallery_items"] == 300 and report["queries"]["manipulation_single"] == 120
+    methods = report["methods"]
+    assert list(methods)[0] == b.MODEL
+    for m in (b.MODEL, b.BETA_ZERO, b.CLASSIFIER_SOFT):
+        assert methods[m]["manipulation_single"]["hit@10"]["mean"] == 1.0
+    assert methods[b.HARD_FILTER]["manipulation_pair"]["hit@10"]["mean"] == 1.0
+    ignored = methods[b.CHANGE_IGNORED]["manipulation_single"]["hit@10"]
+    assert ignored["mean"] < 1.0
+    assert ignored["se"] == pytest.approx(math.sqrt(ignored["mean"] * (1 - ignored["mean"]) / 120))
+    assert methods[b.RANDOM]["manipulation_single"]["hit@10"]["mean"] < 0.5
+    for m in (b.MODEL, b.W_ZERO, b.POSTERIOR_ONLY):
+        assert methods[m]["conditional_map@10"]["mean"]["mean"] == pytest.approx(1.0)
+    assert set(methods[b.MODEL]["outfit"]) == {"fitb", "recall@10", "recall@50", "recall@100"}
+    assert methods[b.RANDOM]["outfit"]["recall@10"]["n"] == report["queries"]["complementary"]
+    # The share of each changed attribute is equal (within what the catalog has).
+    per = report["per_attribute"]["manipulation_single"][b.MODEL]
+    assert set(per) == set(catalog.vocabulary.names)
+    accuracy = report["per_attribute"]["classifier_accuracy"]
+    assert all(f["mean"] == 1.0 for f in accuracy.values())
+    sleeves = catalog.vocabulary.position("sleeve_length")
+    na = catalog.vocabulary.attributes[sleeves].values.index("n/a")
+    assert accuracy["sleeve_length"]["n"] == int((catalog.labels[:, sleeves] != na).sum()) < 300
+    text = b.format_report(report)
+    assert "1-attr h@10" in text and "1.000±0.000" in text and "classifier accuracy" in text
+
+
+def test_eval_command_end_to_end(tiny_model_dir, tiny_catalog, tmp_path, capsys) -> None:
+    from fashionrec.cli import main
+    from fashionrec.data.catalog import save_catalog
+
+    data = tmp_path / "catalog"
+    save_catalog(tiny_catalog, data)
+    out = tmp_path / "eval.json"
+    code = main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--json", str(out),
+                 "--max-queries", "60", "--conditional-per-attribute", "10", "--outfit-queries", "20",
+                 "--posterior-weight", "0.5", "--quiet"])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["gallery"] == "all" and report["gallery_items"] == len(tiny_catalog)
+    assert report["posterior_weight"] == 0.5
+    methods = report["methods"]
+    assert {b.MODEL, b.RANDOM, b.BETA_ZERO, b.CHANGE_IGNORED, b.HARD_FILTER, b.CLASSIFIER_SOFT, b.W_ZERO,
+            b.POSTERIOR_ONLY} <= set(methods)
+    for figure in methods[b.MODEL]["manipulation_single"].values():
+        assert 0.0 <= figure["mean"] <= 1.0 and figure["se"] >= 0.0
+    printed = capsys.readouterr().out
+    assert "method" in printed and "±" in printed and "hard filter" in printed
+    split = tmp_path / "split.json"
+    assert main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--json", str(split),
+                 "--gallery", "split", "--split", "test", "--max-queries", "30", "--quiet"]) == 0
+    assert json.loads(split.read_text())["gallery_items"] == len(tiny_catalog.indices("test"))
