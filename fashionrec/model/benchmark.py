@@ -366,7 +366,8 @@ def outfit_figures(emb: Embeddings, catalog: Catalog, config: BenchmarkConfig, s
         hidden = np.array([x.hidden for x in comp])
         for m, ranking in rankings.items():
             for kk in OUTFIT_KS:
-                out[m][f"recall@{kk}"] = figure(metrics.recall_hits(ranking, hidden, kk))
+                if m != SERVED or kk <= served.k:  # the services were asked for served.k items
+                    out[m][f"recall@{kk}"] = figure(metrics.recall_hits(ranking, hidden, kk))
         facts = {"category_gallery_mean": float(np.mean(sizes)), "category_gallery_min": int(np.min(sizes))}
     return out, facts
 

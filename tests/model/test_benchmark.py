@@ -166,3 +166,31 @@ def test_eval_command_end_to_end(tiny_model_dir, tiny_catalog, tmp_path, capsys)
     assert main(["eval", "--model", str(tiny_model_dir), "--data", str(data), "--json", str(split),
                  "--gallery", "split", "--split", "test", "--max-queries", "30", "--quiet"]) == 0
     assert json.loads(split.read_text())["gallery_items"] == len(tiny_catalog.indices("test"))
+
+
+def test_the_same_queries_through_the_running_services(tiny_model_dir, tiny_catalog) -> None:
+    import torch
+
+    from fashionrec.model.checkpoint import load_model
+    from fashionrec.model.evaluation import model_embeddings
+    from fashionrec.model.images import resize_uint8
+    from fashionrec.model.served_eval import served_stack
+
+    model, spec = load_model(tiny_model_dir)
+    emb = model_embeddings(model, resize_uint8(tiny_catalog.images, spec.image_size), torch.device("cpu"))
+    config = b.BenchmarkConfig(max_queries=20, conditional_per_attribute=5, outfit_queries=10,
+                               posterior_weight=spec.posterior_weight,
+                               similarity_posterior_weight=spec.similarity_posterior_weight, progress=False)
+    with served_stack(tiny_model_dir, tiny_catalog, config.gallery, k=30, progress=False) as served:
+        report = b.run_benchmark(emb, tiny_catalog, config, served=served)
+        facts = served.facts()
+    n = report["queries"]
+    assert facts["published"] == len(tiny_catalog) and facts["failed_calls"] == 0
+    assert facts["calls"] == n["manipulation_single"] + n["manipulation_pair"] + n["conditional"] + n["complementary"]
+    row = report["methods"][b.SERVED]
+    assert list(report["methods"]).index(b.SERVED) == 1  # beside the model row
+    assert set(row["manipulation_single"]) == {"hit@10", "hit@30", "ndcg@30"}  # k = 30: no hit@50
+    assert set(row["outfit"]) == {"recall@10"}  # Recall@50 and @100 need k ≥ 50
+    for part in ("manipulation_single", "manipulation_pair"):
+        assert 0.0 <= row[part]["hit@10"]["mean"] <= 1.0
+    assert row["conditional_map@10"]["mean"]["n"] == n["conditional"]
