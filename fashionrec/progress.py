@@ -63,8 +63,8 @@ def progress_bar(total: float | None = None, desc: str = "", unit: str = "it",
         A tqdm instance; use it as a context manager so the bar is closed.
     """
     options.setdefault("dynamic_ncols", True)
-    return tqdm(total=total, desc=desc, unit=unit, disable=not progress_enabled(enabled),
-                file=sys.stderr, **options)
+    options.setdefault("file", sys.stderr)
+    return tqdm(total=total, desc=desc, unit=unit, disable=not progress_enabled(enabled), **options)
 
 
 def set_counter(bar: tqdm, value: float, postfix: Mapping[str, object] | None = None) -> None:

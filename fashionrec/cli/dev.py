@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from fashionrec.index import CatalogIndex
 
 __all__ = ["Stack", "add_stack_arguments", "data_dir", "embedded_stack", "register", "run"]
+
+_log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -91,9 +94,10 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     import encoder_svc.server
     import outfit_svc.server
     import retrieval_svc.server
-    from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
+    from encoder_svc.ingest import IngestThread
     from encoder_svc.photos import LocalPhotoEncoder
     from fashionrec.artifact import load_spec
+    from fashionrec.data.images import decode_image
     from fashionrec.embedded import EmbeddedBroker
     from fashionrec.events.kafka import ensure_topics
     from fashionrec.index import open_index
@@ -117,6 +121,7 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
 
     with contextlib.ExitStack() as started:  # unwinds in reverse: ingest, servers, index, broker
         broker = started.enter_context(EmbeddedBroker(port=args.broker_port or None))
+        _log.info("embedded broker on %s (pid %s)", broker.bootstrap_servers, broker.pid)
         kafka = dataclasses.replace(settings.kafka, bootstrap_servers=broker.bootstrap_servers)
         ensure_topics(kafka, {kafka.catalog_topic: 4, kafka.dead_letter_topic: 1})
         telemetry = Telemetry.create("fashionrec-dev")
@@ -124,18 +129,16 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
                            observe=telemetry.rpc.observe_backend)
         started.callback(index.close)
         version = encoder_svc.server.prepare_index(index, model_dir)
+        _log.info("model %s from %s; index at %s", version, model_dir, directory / "qdrant")
         encoder = encoder_svc.server.load_encoder(settings, model_dir)
-        decode_image = encoder_svc.server.image_decoder(settings)  # one decode budget for the process
         services = [
-            *encoder_svc.server.services(settings, encoder, decode_image),
+            *encoder_svc.server.services(settings, encoder),
             *retrieval_svc.server.services(index, LocalPhotoEncoder(encoder, decode_image)),
             *outfit_svc.server.services(index),
         ]
         process = start_service_process(services, server, telemetry, health_check=index.count)
         started.callback(process.stop, 0.0, server.grace_seconds)
-        ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version,
-                              options=IngestOptions.from_settings(settings)).start()
-        process.health.add_component(INGEST_HEALTH_SERVICE, ingest.healthy)
+        ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version).start()
         # Stopped before the servers: its spans go out before the tracer provider shuts down.
         started.callback(ingest.stop)
         yield Stack(kafka, f"127.0.0.1:{process.server.port}",

@@ -1,10 +1,12 @@
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 
-def _fashionrec(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fashionrec", *args], capture_output=True, text=True, timeout=timeout)
+def _fashionrec(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fashionrec", *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
 
 
 def test_help_lists_subcommands() -> None:
@@ -37,8 +39,9 @@ def test_demo_once_writes_a_picture_per_query(tmp_path: Path, model_dir: Path) -
     out = tmp_path / "demo-output"
     result = _fashionrec("demo", "--once", "--items", "150", "--grpc-port", "0", "--metrics-port", "0",
                          "--model", str(model_dir), "--data-dir", str(tmp_path / "dev"), "--out", str(out),
-                         timeout=300)
+                         timeout=300, env={**os.environ, "FASHIONREC_PROGRESS": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "indexed 150 items" in result.stdout
+    assert "indexing: 100%" in result.stderr and "150/150" in result.stderr  # the progress bar, forced on
     assert sorted(p.name for p in out.glob("*.png")) == [
         "1-manipulate-color-red.png", "2-similar-pattern.png", "3-complete-outfit.png"]

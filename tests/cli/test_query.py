@@ -12,11 +12,17 @@ def test_query_prints_a_table(stack: Stack, catalog: Catalog, capsys) -> None:
     assert len(lines) == 1 + 3 + 1 and lines[-1].endswith("3 results")
 
 
+def test_connection_options_after_the_query_kind(stack: Stack, catalog: Catalog, capsys) -> None:
+    assert main(["query", "manipulate", "--sku", catalog.items[0].sku, "--change", "color=red", "-k", "2",
+                 "--address", stack.grpc_address, "--timeout", "20"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("2 results")
+
+
 def test_query_reports_field_violations(stack: Stack, catalog: Catalog, capsys) -> None:
     assert main(["query", "--address", stack.grpc_address, "similar", "--sku", catalog.items[0].sku,
                  "--weight", "colour=1"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("INVALID_ARGUMENT")
+    assert err.startswith("fashionrec query similar: error: INVALID_ARGUMENT")
     assert "weights[0].attribute" in err or "colour" in err
 
 
