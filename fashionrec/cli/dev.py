@@ -94,10 +94,9 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     import encoder_svc.server
     import outfit_svc.server
     import retrieval_svc.server
-    from encoder_svc.ingest import IngestThread
+    from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
     from encoder_svc.photos import LocalPhotoEncoder
     from fashionrec.artifact import load_spec
-    from fashionrec.data.images import decode_image
     from fashionrec.embedded import EmbeddedBroker
     from fashionrec.events.kafka import ensure_topics
     from fashionrec.index import open_index
@@ -131,14 +130,17 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
         version = encoder_svc.server.prepare_index(index, model_dir)
         _log.info("model %s from %s; index at %s", version, model_dir, directory / "qdrant")
         encoder = encoder_svc.server.load_encoder(settings, model_dir)
+        decode_image = encoder_svc.server.image_decoder(settings)  # one decode budget for the process
         services = [
-            *encoder_svc.server.services(settings, encoder),
+            *encoder_svc.server.services(settings, encoder, decode_image),
             *retrieval_svc.server.services(index, LocalPhotoEncoder(encoder, decode_image)),
             *outfit_svc.server.services(index),
         ]
         process = start_service_process(services, server, telemetry, health_check=index.count)
         started.callback(process.stop, 0.0, server.grace_seconds)
-        ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version).start()
+        ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version,
+                              options=IngestOptions.from_settings(settings)).start()
+        process.health.add_component(INGEST_HEALTH_SERVICE, ingest.healthy)
         # Stopped before the servers: its spans go out before the tracer provider shuts down.
         started.callback(ingest.stop)
         yield Stack(kafka, f"127.0.0.1:{process.server.port}",
