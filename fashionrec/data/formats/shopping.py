@@ -63,17 +63,21 @@ def write(catalog: Catalog, directory: Path, seed: int = 0, n_triplets: int | No
                        _multi_hot(catalog.labels[rows], vocabulary))
     triplets = q.manipulation_triplets(catalog, "train", seed,
                                        n_triplets or len(catalog.indices("train")))
+    # Explicit shapes: a small catalog can have no triplet or no query, and np.array([]) is 1-D.
+    n_values, n_attributes = vocabulary.total_values, len(vocabulary.attributes)
     write_int_rows(directory / "triplet_train.txt",
                    np.array([[local[t.reference], local[t.positive], local[t.negative]]
-                             for t in triplets]))
+                             for t in triplets], np.int64).reshape(len(triplets), 3))
     write_int_rows(directory / "triplet_train_ind.txt",
-                   np.array([_indicator(t.changes, vocabulary) for t in triplets]))
+                   np.array([_indicator(t.changes, vocabulary) for t in triplets], np.int64)
+                   .reshape(len(triplets), n_values))
     queries = q.manipulation_queries(catalog, "test", seed, max_queries=max_queries)
-    write_int_rows(directory / "ref_test.txt", np.array([local[x.reference] for x in queries]))
+    write_int_rows(directory / "ref_test.txt", np.array([local[x.reference] for x in queries], np.int64))
     write_int_rows(directory / "indfull_test.txt",
-                   np.array([x.indicator(vocabulary) for x in queries]))
+                   np.array([x.indicator(vocabulary) for x in queries], np.int64).reshape(len(queries), n_values))
     write_int_rows(directory / "gt_test.txt",
-                   _multi_hot(np.array([x.target_labels for x in queries]), vocabulary))
+                   _multi_hot(np.array([x.target_labels for x in queries], np.int64)
+                              .reshape(len(queries), n_attributes), vocabulary))
 
 
 def read_catalog(directory: Path, image_root: Path | None = None, image_size: int = 64,

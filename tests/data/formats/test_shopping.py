@@ -114,3 +114,15 @@ def test_missing_file_is_not_found(written: Path, tmp_path: Path) -> None:
     (directory / "labels_test.txt").unlink()
     with pytest.raises(NotFound, match="labels_test.txt"):
         shopping.read_catalog(directory, image_size=16)
+
+
+@pytest.mark.parametrize(("n_items", "seed"), [(80, 2), (100, 0)])
+def test_a_small_catalog_without_test_queries_exports_and_reads_back(tmp_path: Path, n_items: int, seed: int) -> None:
+    from fashionrec.data.catalog import generate_catalog
+
+    catalog = generate_catalog(n_items, seed=seed, image_size=32)
+    assert q.manipulation_queries(catalog, "test", 0) == []  # the case that raised IndexError
+    shopping.write(catalog, tmp_path)
+    back = shopping.read_catalog(tmp_path, image_size=32)
+    assert len(back) == n_items
+    assert shopping.read_queries(tmp_path, back) == []
