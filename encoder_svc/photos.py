@@ -13,7 +13,8 @@ class LocalPhotoEncoder:
         self._encoder = encoder
         self._decode_image = decode_image
 
-    def __call__(self, image: bytes, timeout_s: float | None) -> VectorQuery:
+    def __call__(self, image: bytes, timeout_s: float | None, credentials: str | None = None) -> VectorQuery:
+        """Encodes the photo in this process (credentials were checked by this process's interceptor)."""
         try:
             pixels = self._decode_image(image, self._encoder.spec.image_size, timeout_s)
         except InvalidArgument as exc:

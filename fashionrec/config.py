@@ -137,7 +137,12 @@ class RetrievalSettings:
     env_prefix: ClassVar[str] = ""
     server: ServerSettings = field(default_factory=ServerSettings)
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
-    encoder_address: str = _setting("127.0.0.1:50051", doc="EncoderService, for photo queries")
+    encoder_address: str = _setting("127.0.0.1:50051", doc="EncoderService, for photo queries "
+                                    "(dns:///NAME:PORT of a headless Service spreads calls over its pods)")
+    encoder_max_attempts: int = _setting(3, _positive, "attempts of an Encode call on UNAVAILABLE (gRPC retry policy)")
+    encoder_keepalive_seconds: float = _setting(60.0, _positive, "client pings an idle encoder connection this often")
+    encoder_timeout_seconds: float = _setting(5.0, _positive, "deadline of an Encode call when the caller set none")
+    encoder_token: str = _setting("", doc="bearer token for EncoderService; empty: forward the caller's")
     max_k: int = _setting(200, _positive)
 
 

@@ -64,6 +64,20 @@ class Cancelled(FashionrecError):
     status = grpc.StatusCode.CANCELLED
 
 
+class Unauthenticated(FashionrecError):
+    """The call carries no valid credentials (or a dependency refused the ones forwarded)."""
+
+    status = grpc.StatusCode.UNAUTHENTICATED
+
+
+class UpstreamError(FashionrecError):
+    """A dependency answered with a status that is passed on as is (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ...)."""
+
+    def __init__(self, message: str, status: grpc.StatusCode) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class FailedPrecondition(FashionrecError):
     """The system is not in a state to serve this (e.g. no live index yet)."""
 

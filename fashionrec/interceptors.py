@@ -8,6 +8,7 @@ so handlers just raise. Health and reflection calls pass through untouched
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 with self._tracer.start_as_current_span(
                     f"{service}/{method}", kind=trace.SpanKind.SERVER, context=extract(metadata)
                 ):
-                    if self._expected_auth and metadata.get("authorization") != self._expected_auth:
+                    if self._expected_auth and not _same_token(metadata.get("authorization"), self._expected_auth):
                         context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                       "missing or invalid bearer token: send 'authorization: Bearer <token>'")
                     return self._call(inner, request, context, details.method)
@@ -104,3 +105,12 @@ class ServiceInterceptor(grpc.ServerInterceptor):
             _log.exception("unhandled error in %s", name)
             trace.get_current_span().record_exception(exc)
             context.abort(grpc.StatusCode.INTERNAL, f"internal error (trace id {current_trace_id() or 'n/a'})")
+
+
+def _same_token(sent: str | bytes | None, expected: str) -> bool:
+    """Compares in constant time, so response timing does not leak how much of a guess was right."""
+    if sent is None:
+        return False
+    if isinstance(sent, str):
+        sent = sent.encode("utf-8", errors="replace")
+    return hmac.compare_digest(sent, expected.encode())

@@ -5,26 +5,40 @@ from __future__ import annotations
 import grpc
 import numpy as np
 
-from fashionrec.errors import FailedPrecondition, InvalidArgument, Unavailable
+from fashionrec.errors import (
+    Cancelled, DeadlineExceeded, FailedPrecondition, FashionrecError, InvalidArgument, Unauthenticated, Unavailable,
+    UpstreamError,
+)
 from fashionrec.index import CatalogIndex, VectorQuery
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
 
 
 class RemotePhotoEncoder:
-    def __init__(self, channel: grpc.Channel, index: CatalogIndex, default_timeout_s: float = 5.0) -> None:
+    """Encodes photos with EncoderService in another process.
+
+    Args:
+        channel: to the encoder.
+        index: for the live model version.
+        default_timeout_s: when the caller set no deadline.
+        token: this service's own bearer token for the encoder; empty: forward the caller's credentials.
+    """
+
+    def __init__(self, channel: grpc.Channel, index: CatalogIndex, default_timeout_s: float = 5.0,
+                 token: str = "") -> None:
         self._stub = encoder_pb2_grpc.EncoderServiceStub(channel)
         self._index = index
         self._default_timeout_s = default_timeout_s
+        self._token = token
 
-    def __call__(self, image: bytes, timeout_s: float | None) -> VectorQuery:
+    def __call__(self, image: bytes, timeout_s: float | None, credentials: str | None = None) -> VectorQuery:
+        authorization = f"Bearer {self._token}" if self._token else credentials
         try:
             response = self._stub.Encode(
-                encoder_pb2.EncodeRequest(images=[image]), timeout=timeout_s or self._default_timeout_s
+                encoder_pb2.EncodeRequest(images=[image]), timeout=timeout_s or self._default_timeout_s,
+                metadata=[("authorization", authorization)] if authorization else None,
             )
         except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT:
-                raise InvalidArgument.for_field("item.image", exc.details().removeprefix("images[0]: ")) from None
-            raise Unavailable(f"EncoderService failed on the photo: {exc.code().name}: {exc.details()}") from None
+            raise _from_encoder(exc) from None
         live = self._index.live_version()
         if response.model_version != live:
             raise FailedPrecondition(
@@ -36,3 +50,24 @@ class RemotePhotoEncoder:
             labels={p.attribute: p.value for p in embedding.predictions},
             log_probs=np.asarray(embedding.log_probs, dtype=np.float32) if embedding.log_probs else None,
         )
+
+
+def _from_encoder(exc: grpc.RpcError) -> FashionrecError:
+    """The encoder's status, passed on faithfully: the caller's mistake stays the caller's."""
+    code, details = exc.code(), exc.details() or ""
+    message = f"EncoderService: {details}"
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgument.for_field("item.image", details.removeprefix("images[0]: "))
+    known: dict[grpc.StatusCode, type[FashionrecError]] = {
+        grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+        grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+        grpc.StatusCode.CANCELLED: Cancelled,
+        grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+        grpc.StatusCode.UNAVAILABLE: Unavailable,
+    }
+    if code in known:
+        return known[code](message)
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return UpstreamError(message, code)
+    # INTERNAL, UNKNOWN, ...: the encoder's fault, not the caller's; retrying elsewhere may help.
+    return Unavailable(f"EncoderService failed on the photo: {code.name}: {details}")

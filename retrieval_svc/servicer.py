@@ -14,8 +14,9 @@ from fashionrec.index.catalog import QueryItem
 from fashionrec.protoconv import filters_from_proto, search_response
 from fashionrec.v1 import common_pb2, retrieval_pb2, retrieval_pb2_grpc
 
-# Encodes an uploaded photo (bytes) within a timeout (seconds, or None) for the live model.
-PhotoEncoder = Callable[[bytes, float | None], VectorQuery]
+# Encodes an uploaded photo (bytes) within a timeout (seconds, or None) for the live model, with the
+# caller's `authorization` metadata (or None) for an encoder in another process.
+PhotoEncoder = Callable[[bytes, float | None, str | None], VectorQuery]
 
 
 def query_item(ref: common_pb2.ItemRef, encode_photo: PhotoEncoder, context: grpc.ServicerContext) -> QueryItem:
@@ -24,7 +25,8 @@ def query_item(ref: common_pb2.ItemRef, encode_photo: PhotoEncoder, context: grp
     if which == "sku" and ref.sku:
         return ref.sku
     if which == "image" and ref.image:
-        return encode_photo(ref.image, context.time_remaining())
+        credentials = dict(context.invocation_metadata()).get("authorization")
+        return encode_photo(ref.image, context.time_remaining(), credentials)
     raise InvalidArgument.for_field("item", "set item.sku to a catalog SKU or item.image to an encoded photo")
 
 
