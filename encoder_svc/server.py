@@ -15,6 +15,7 @@ from fashionrec.artifact import load_artifact
 from fashionrec.errors import FailedPrecondition
 from fashionrec.data.images import BoundedDecoder
 from fashionrec.index import CatalogIndex, open_index
+from fashionrec.telemetry.metrics import set_model_info
 from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
 from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
@@ -71,6 +72,7 @@ def main() -> None:
     telemetry = Telemetry.create("encoder_svc")
     index = open_index(settings.qdrant, observe=telemetry.rpc.observe_backend)
     version = prepare_index(index, settings.model_dir)
+    set_model_info(telemetry.registry, version)
     decoder = image_decoder(settings)
     ingest = IngestThread(settings.kafka, index, encoder, decoder, telemetry, version=version,
                           options=IngestOptions.from_settings(settings)).start()

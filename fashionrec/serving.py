@@ -26,10 +26,12 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CollectorRegistry
 
 from fashionrec.config import ServerSettings
+from fashionrec.grpc_options import server_options
 from fashionrec.interceptors import ServiceInterceptor
 from fashionrec.ports import require_free_port
+from fashionrec.probes import ProbeHealthServicer
 from fashionrec.telemetry.logs import configure_logging
-from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, serve_metrics
+from fashionrec.telemetry.metrics import MetricsEndpoint, RpcMetrics, register_process_collectors, serve_metrics
 from fashionrec.telemetry.tracing import service_tracer_provider, tracer_provider
 
 
@@ -55,7 +57,7 @@ class Service:
 @dataclass
 class RunningServer:
     server: grpc.Server
-    health: health.HealthServicer
+    health: ProbeHealthServicer
     port: int
     service_names: tuple[str, ...]
 
@@ -95,18 +97,20 @@ def start_server(
     services: Sequence[Service],
     settings: ServerSettings,
     interceptors: Sequence[grpc.ServerInterceptor] = (),
-    max_workers: int = 16,
 ) -> RunningServer:
-    """Starts a server with the services plus grpc.health.v1 and reflection; returns it SERVING."""
+    """Starts a server with the services plus grpc.health.v1 (readiness and liveness, see
+    fashionrec.probes) and reflection; returns it SERVING.
+
+    Keepalive, connection age and the concurrency limit come from settings (fashionrec.grpc_options).
+    """
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        futures.ThreadPoolExecutor(max_workers=settings.worker_threads, thread_name_prefix="grpc"),
         interceptors=list(interceptors),
-        options=[
-            ("grpc.max_receive_message_length", settings.max_message_bytes),
-            ("grpc.max_send_message_length", settings.max_message_bytes),
-        ],
+        options=server_options(settings),
+        # Beyond this, calls are refused with RESOURCE_EXHAUSTED instead of queueing without bound.
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    health_servicer = health.HealthServicer()
+    health_servicer = ProbeHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for service in services:
         service.add_to_server(service.servicer, server)
@@ -145,6 +149,7 @@ class Telemetry:
     def create(cls, service_name: str, exporter: SpanExporter | None = None) -> "Telemetry":
         """In-memory (or no) export with exporter; otherwise OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
         registry = CollectorRegistry()
+        register_process_collectors(registry)
         provider = tracer_provider(service_name, exporter) if exporter else service_tracer_provider(service_name)
         return cls(registry, RpcMetrics(registry), provider)
 
@@ -152,7 +157,22 @@ class Telemetry:
         return self.provider.get_tracer(name)
 
     def interceptor(self, settings: ServerSettings) -> ServiceInterceptor:
-        return ServiceInterceptor(self.rpc, self.tracer("fashionrec.grpc"), settings.auth_token)
+        return ServiceInterceptor(self.rpc, settings.auth_token)
+
+    def server_interceptors(self, settings: ServerSettings) -> list[grpc.ServerInterceptor]:
+        """OpenTelemetry's gRPC server instrumentation (the server span, continuing the caller's
+        trace; probes and reflection left out), then auth, errors and metrics."""
+        from opentelemetry.instrumentation.grpc import filters, server_interceptor
+
+        untraced = filters.any_of(filters.health_check(), filters.service_prefix("grpc.reflection"))
+        return [server_interceptor(tracer_provider=self.provider, filter_=filters.negate(untraced)),
+                self.interceptor(settings)]
+
+    def client_interceptor(self) -> grpc.UnaryUnaryClientInterceptor:
+        """OpenTelemetry's gRPC client instrumentation: a client span, and its context sent along."""
+        from opentelemetry.instrumentation.grpc import client_interceptor
+
+        return client_interceptor(tracer_provider=self.provider)
 
 
 class HealthWatch:
@@ -168,12 +188,18 @@ class HealthWatch:
         self._interval_s = interval_s
         self._components = dict(components or {})
         self._watch_components()  # the names exist from the start: a probe never gets NOT_FOUND
+        self._last_run = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="health-watch", daemon=True)
         self._thread.start()
 
+    def alive(self, stale_s: float) -> bool:
+        """Whether the watch loop ran within stale_s: the liveness probe's "not wedged"."""
+        return time.monotonic() - self._last_run < stale_s
+
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
+            self._last_run = time.monotonic()
             self._watch_components()
             if self._check is None:
                 continue
@@ -234,7 +260,7 @@ def start_service_process(
     reported under its own name so that queries keep being served while it is NOT_SERVING.
     """
     require_free_port(settings.host, settings.metrics_port, "/metrics", "--metrics-port or FASHIONREC_METRICS_PORT")
-    running = start_server(services, settings, interceptors=[telemetry.interceptor(settings)])
+    running = start_server(services, settings, interceptors=telemetry.server_interceptors(settings))
     try:
         metrics = serve_metrics(telemetry.registry, settings.host, settings.metrics_port)
     except BaseException:
@@ -242,6 +268,8 @@ def start_service_process(
         raise
     watched = health_check is not None or components
     health = HealthWatch(running, health_check, components=components) if watched else None
+    if health is not None:
+        running.health.set_liveness(lambda: health.alive(settings.liveness_stale_seconds))
     return ServiceProcess(running, metrics, health, telemetry)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import grpc
 
 from fashionrec import config
 from fashionrec.index import CatalogIndex, open_index
+from fashionrec.grpc_options import encoder_channel
 from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
 from retrieval_svc.photos import RemotePhotoEncoder
@@ -27,10 +27,11 @@ def main() -> None:
     settings = config.load_or_exit(config.RetrievalSettings)
     telemetry = Telemetry.create("retrieval_svc")
     index = open_index(settings.qdrant, max_k=settings.max_k, observe=telemetry.rpc.observe_backend)
-    channel = grpc.insecure_channel(settings.encoder_address)
+    # Round robin, retries on UNAVAILABLE, keepalive, and the trace context sent along (grpc_options).
+    channel = encoder_channel(settings, (telemetry.client_interceptor(),))
     serve_until_signal(
         "retrieval_svc",
-        services(index, RemotePhotoEncoder(channel, index)),
+        services(index, RemotePhotoEncoder(channel, index, default_timeout_s=settings.encoder_timeout_seconds)),
         settings.server,
         telemetry,
         health_check=index.count,

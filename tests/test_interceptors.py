@@ -3,14 +3,11 @@
 import grpc
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry
 
 from fashionrec import config
 from fashionrec.errors import FieldViolation, InvalidArgument, NotFound
-from fashionrec.interceptors import ServiceInterceptor, field_violations
-from fashionrec.serving import Service, start_server
-from fashionrec.telemetry.metrics import RpcMetrics
-from fashionrec.telemetry.tracing import tracer_provider
+from fashionrec.interceptors import field_violations
+from fashionrec.serving import Service, Telemetry, start_server
 from fashionrec.v1 import outfit_pb2, outfit_pb2_grpc
 
 
@@ -30,16 +27,14 @@ class _ScriptedOutfits(outfit_pb2_grpc.OutfitServiceServicer):
 
 @pytest.fixture
 def served():
-    registry = CollectorRegistry()
     exporter = InMemorySpanExporter()
-    tracer = tracer_provider("test", exporter).get_tracer("test")
-    interceptor = ServiceInterceptor(RpcMetrics(registry), tracer, auth_token="s3cret")
-    settings = config.load(config.OutfitSettings, {"FASHIONREC_GRPC_PORT": "0"})
+    telemetry = Telemetry.create("test", exporter)
+    settings = config.load(config.OutfitSettings, {"FASHIONREC_GRPC_PORT": "0", "FASHIONREC_AUTH_TOKEN": "s3cret"})
     service = Service.from_descriptor(outfit_pb2.DESCRIPTOR, "OutfitService",
                                       outfit_pb2_grpc.add_OutfitServiceServicer_to_server, _ScriptedOutfits())
-    server = start_server([service], settings.server, interceptors=[interceptor])
+    server = start_server([service], settings.server, interceptors=telemetry.server_interceptors(settings.server))
     channel = grpc.insecure_channel(server.address)
-    yield outfit_pb2_grpc.OutfitServiceStub(channel), registry, exporter
+    yield outfit_pb2_grpc.OutfitServiceStub(channel), telemetry.registry, exporter
     channel.close()
     server.stop(0, 0)
 
@@ -54,12 +49,13 @@ def _call(stub, first_sku: str, metadata=AUTH):
 def test_success_is_counted_timed_and_traced(served) -> None:
     stub, registry, exporter = served
     assert _call(stub, "ok").score == 0.5
-    labels = {"service": "OutfitService", "method": "ScoreOutfit"}
-    assert registry.get_sample_value("fashionrec_rpc_requests_total", {**labels, "code": "OK"}) == 1
-    assert registry.get_sample_value("fashionrec_rpc_latency_seconds_count", labels) == 1
-    assert registry.get_sample_value("fashionrec_rpc_in_flight", labels) == 0
-    [span] = exporter.get_finished_spans()
-    assert span.name == "fashionrec.v1.OutfitService/ScoreOutfit"
+    labels = {"grpc_type": "unary", "grpc_service": "fashionrec.v1.OutfitService", "grpc_method": "ScoreOutfit"}
+    assert registry.get_sample_value("grpc_server_handled_total", {**labels, "grpc_code": "OK"}) == 1
+    assert registry.get_sample_value("grpc_server_started_total", labels) == 1
+    assert registry.get_sample_value("grpc_server_handling_seconds_count", labels) == 1
+    [span] = exporter.get_finished_spans()  # OpenTelemetry's gRPC instrumentation, RPC semantic conventions
+    assert span.name == "/fashionrec.v1.OutfitService/ScoreOutfit"
+    assert span.attributes["rpc.system"] == "grpc" and span.attributes["rpc.method"] == "ScoreOutfit"
 
 
 @pytest.mark.parametrize(("sku", "code", "message"), [
@@ -74,8 +70,9 @@ def test_errors_map_to_status_codes(served, sku, code, message) -> None:
         _call(stub, sku)
     assert info.value.code() == code
     assert message in info.value.details()
-    assert registry.get_sample_value("fashionrec_rpc_requests_total", {
-        "service": "OutfitService", "method": "ScoreOutfit", "code": code.name}) == 1
+    assert registry.get_sample_value("grpc_server_handled_total", {
+        "grpc_type": "unary", "grpc_service": "fashionrec.v1.OutfitService", "grpc_method": "ScoreOutfit",
+        "grpc_code": code.name}) == 1
 
 
 def test_invalid_argument_carries_field_violations(served) -> None:

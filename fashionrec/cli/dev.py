@@ -102,6 +102,7 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     from fashionrec.index import open_index
     from fashionrec.ports import require_free_port
     from fashionrec.serving import Telemetry, start_service_process
+    from fashionrec.telemetry.metrics import set_model_info
 
     settings = config.load_or_exit(config.EncoderSettings)
     server = settings.server
@@ -129,6 +130,7 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
         started.callback(index.close)
         version = encoder_svc.server.prepare_index(index, model_dir)
         _log.info("model %s from %s; index at %s", version, model_dir, directory / "qdrant")
+        set_model_info(telemetry.registry, version)
         encoder = encoder_svc.server.load_encoder(settings, model_dir)
         decode_image = encoder_svc.server.image_decoder(settings)  # one decode budget for the process
         services = [

@@ -6,10 +6,12 @@ them there too.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (GCCollector, CollectorRegistry, Counter, Gauge, Histogram, Info,
+                               PlatformCollector, ProcessCollector, start_http_server)
 
 # Around the latency goals of a query (p99 < 50 ms on the embedded stack).
 RPC_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -22,26 +24,28 @@ DEAD_LETTER_REASONS = ("empty", "undecodable", "content_type", "missing_field", 
 
 
 class RpcMetrics:
-    """Per-RPC request counts by status code, latency, and calls in flight."""
+    """Server RPC metrics under the names of the gRPC convention (go-grpc-prometheus, grpc-ecosystem):
+    grpc_server_started_total, grpc_server_handled_total{grpc_code}, grpc_server_handling_seconds,
+    labelled grpc_type, grpc_service (the full name, e.g. fashionrec.v1.RetrievalService), grpc_method.
+    Calls in flight are started minus handled."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "fashionrec_rpc_requests", "gRPC calls handled, by final status code.",
-            ["service", "method", "code"], registry=registry,
+        labels = ["grpc_type", "grpc_service", "grpc_method"]
+        self.started = Counter(
+            "grpc_server_started", "RPCs started on the server.", labels, registry=registry,
         )
-        self.latency = Histogram(
-            "fashionrec_rpc_latency_seconds", "gRPC call latency, server side.",
-            ["service", "method"], buckets=RPC_LATENCY_BUCKETS, registry=registry,
+        self.handled = Counter(
+            "grpc_server_handled", "RPCs completed on the server, regardless of success or failure.",
+            [*labels, "grpc_code"], registry=registry,
         )
-        self.in_flight = Gauge(
-            "fashionrec_rpc_in_flight", "gRPC calls being handled now.",
-            ["service", "method"], registry=registry,
+        self.handling = Histogram(
+            "grpc_server_handling_seconds", "Response latency of RPCs handled by the server.",
+            labels, buckets=RPC_LATENCY_BUCKETS, registry=registry,
         )
         self.backend_latency = Histogram(
             "fashionrec_qdrant_latency_seconds", "Latency of calls to Qdrant, by operation.",
             ["operation"], buckets=RPC_LATENCY_BUCKETS, registry=registry,
         )
-
 
     def observe_backend(self, operation: str, seconds: float) -> None:
         self.backend_latency.labels(operation=operation).observe(seconds)
@@ -126,6 +130,31 @@ class MetricsEndpoint:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def register_process_collectors(registry: CollectorRegistry, model_version: str | None = None) -> None:
+    """The standard process_* (CPU, memory, open files), python_info and python_gc_* collectors, and
+    fashionrec_build_info (plus fashionrec_model_info when the process serves a model) on registry.
+
+    Args:
+        registry: the process's registry.
+        model_version: the model this process serves, if it loads one.
+    """
+    from fashionrec import __version__
+
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    Info("fashionrec_build", "The fashionrec release this process runs.", registry=registry).info(
+        {"version": __version__, "python": platform.python_version()})
+    if model_version is not None:
+        set_model_info(registry, model_version)
+
+
+def set_model_info(registry: CollectorRegistry, model_version: str) -> None:
+    """fashionrec_model_info{model_version}: the model the process serves (1 for the current one)."""
+    Info("fashionrec_model", "The model this process serves.", registry=registry).info(
+        {"model_version": model_version})
 
 
 def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> MetricsEndpoint:

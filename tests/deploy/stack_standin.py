@@ -163,7 +163,7 @@ class StandInStack:
                                           _ScriptedOutfits(self._shard, query_rpc))
         server_settings = config.load(config.OutfitSettings, {"FASHIONREC_GRPC_PORT": "0"}).server
         self._server: RunningServer = start_server([service], server_settings,
-                                                   interceptors=[ServiceInterceptor(query_rpc, tracer)])
+                                                   interceptors=[ServiceInterceptor(query_rpc)])
         self._endpoints: list[MetricsEndpoint] = [serve_metrics(r, "127.0.0.1", 0)
                                                   for r in (query_registry, encoder_registry)]
         outfit_metrics, encoder_metrics = (f"127.0.0.1:{e.port}" for e in self._endpoints)

@@ -84,3 +84,25 @@ def test_encoder_replicas_stay_within_the_partition_count() -> None:
     documents = dict(_documents())
     partitions = int(documents["config.yml:ConfigMap/fashionrec"]["data"]["FASHIONREC_CATALOG_PARTITIONS"])
     assert documents["encoder.yml:HorizontalPodAutoscaler/encoder"]["spec"]["maxReplicas"] <= partitions
+
+
+def test_liveness_and_readiness_are_separate_probes() -> None:
+    from fashionrec.probes import LIVENESS_SERVICE
+
+    deployments = [d for _, d in _documents() if d["kind"] == "Deployment"]
+    assert len(deployments) == 3
+    for deployment in deployments:
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        readiness, liveness = container["readinessProbe"]["grpc"], container["livenessProbe"]["grpc"]
+        assert readiness.get("service", "") == "", "readiness asks the overall status (dependencies)"
+        assert liveness["service"] == LIVENESS_SERVICE, deployment["metadata"]["name"]
+
+
+def test_the_configmap_names_only_real_settings() -> None:
+    from fashionrec import config
+
+    known = {name for cls in (config.EncoderSettings, config.RetrievalSettings, config.OutfitSettings)
+             for name in config.env_vars(cls)}
+    data = dict(_documents())["config.yml:ConfigMap/fashionrec"]["data"]
+    unknown = {k for k in data if k.startswith("FASHIONREC_") and k not in known} - {"FASHIONREC_CATALOG_PARTITIONS"}
+    assert unknown == set()
