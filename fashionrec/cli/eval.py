@@ -23,6 +23,7 @@ EPILOG = """\
 examples:
   fashionrec catalog generate --out /tmp/cat23 --items 24000 --seed 23
   fashionrec eval --model models/adde-synthetic --data /tmp/cat23 --json /tmp/eval23.json
+  fashionrec eval --model models/adde-synthetic --data /tmp/catalog --json /tmp/eval.json
   fashionrec eval --model models/adde-synthetic --data /tmp/cat23 --posterior-weight 1 --through-services
   fashionrec eval --model models/adde-synthetic --data /tmp/cat7 --gallery split --split test
 
@@ -107,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
                   "wall_seconds": round(time.monotonic() - started, 1)}
         reports[str(directory)] = report
         print(format_report(report, title=f"{encoder.version} on {args.data}: "))
+        if "served" in report:
+            print("served: " + ", ".join(f"{k} {v}" for k, v in report["served"].items()))
         print()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

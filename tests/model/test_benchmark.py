@@ -194,3 +194,15 @@ def test_the_same_queries_through_the_running_services(tiny_model_dir, tiny_cata
     for part in ("manipulation_single", "manipulation_pair"):
         assert 0.0 <= row[part]["hit@10"]["mean"] <= 1.0
     assert row["conditional_map@10"]["mean"]["n"] == n["conditional"]
+
+
+def test_eval_help_documents_the_options_with_examples(capsys) -> None:
+    from fashionrec.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--gallery", "--through-services", "--posterior-weight", "--similarity-posterior-weight",
+                   "--max-queries", "--outfit-queries", "--served-k"):
+        assert option in text
+    assert "fashionrec eval --model models/adde-synthetic --data /tmp/cat23" in text
