@@ -71,7 +71,16 @@ class ServerSettings:
     drain_seconds: float = _setting(2.0, _non_negative, "NOT_SERVING before stop, for balancers")
     grace_seconds: float = _setting(5.0, _non_negative, "time in-flight calls get to finish")
     auth_token: str = _setting("", doc="bearer token required on every call; empty: no auth")
-    log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"))
+    log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "log level of the process")
+    # Connections are recycled so that clients behind a plain (L4) Kubernetes Service re-resolve
+    # and spread over new pods instead of sticking to the first one (fashionrec.grpc_options).
+    max_connection_age_seconds: float = _setting(300.0, _positive, "a client connection is closed (GOAWAY) after this")
+    max_connection_age_grace_seconds: float = _setting(30.0, _non_negative, "time calls get to finish on a closing connection")
+    keepalive_seconds: float = _setting(60.0, _positive, "server pings an idle connection this often")
+    keepalive_timeout_seconds: float = _setting(20.0, _positive, "a ping unanswered this long closes the connection")
+    max_concurrent_rpcs: int = _setting(64, _positive, "calls handled at once; more are refused with RESOURCE_EXHAUSTED")
+    worker_threads: int = _setting(16, _positive, "threads that run calls")
+    liveness_stale_seconds: float = _setting(30.0, _positive, "liveness fails when the health watch has not run for this long")
 
 
 @dataclass(frozen=True)

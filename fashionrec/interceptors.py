@@ -19,7 +19,6 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry import trace
-from opentelemetry.propagate import extract
 
 from fashionrec.errors import FashionrecError, InvalidArgument, grpc_status
 from fashionrec.telemetry.metrics import RpcMetrics
@@ -55,9 +54,8 @@ def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
 
 
 class ServiceInterceptor(grpc.ServerInterceptor):
-    def __init__(self, metrics: RpcMetrics, tracer: trace.Tracer, auth_token: str = "") -> None:
+    def __init__(self, metrics: RpcMetrics, auth_token: str = "") -> None:
         self._metrics = metrics
-        self._tracer = tracer
         self._expected_auth = f"Bearer {auth_token}" if auth_token else ""
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails) -> Any:
@@ -68,24 +66,21 @@ class ServiceInterceptor(grpc.ServerInterceptor):
         inner = handler.unary_unary
 
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
+            # The server span is OpenTelemetry's gRPC instrumentation's: it runs before this
+            # interceptor and continues the caller's trace; this one adds auth, errors and metrics.
             metadata = dict(context.invocation_metadata())
-            labels = {"service": service.rsplit(".", 1)[-1], "method": method}
-            self._metrics.in_flight.labels(**labels).inc()
+            labels = {"grpc_type": "unary", "grpc_service": service, "grpc_method": method}
+            self._metrics.started.labels(**labels).inc()
             start = time.perf_counter()
             try:
-                with self._tracer.start_as_current_span(
-                    f"{service}/{method}", kind=trace.SpanKind.SERVER, context=extract(metadata)
-                ):
-                    if self._expected_auth and not _same_token(metadata.get("authorization"), self._expected_auth):
-                        context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                      "missing or invalid bearer token: send 'authorization: Bearer <token>'")
-                    return self._call(inner, request, context, details.method)
+                if self._expected_auth and not _same_token(metadata.get("authorization"), self._expected_auth):
+                    context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                  "missing or invalid bearer token: send 'authorization: Bearer <token>'")
+                return self._call(inner, request, context, details.method)
             finally:
                 code = context.code() or grpc.StatusCode.OK  # type: ignore[attr-defined]
-                trace.get_current_span().set_attribute("rpc.grpc.status_code", code.value[0])
-                self._metrics.requests.labels(**labels, code=code.name).inc()
-                self._metrics.latency.labels(**labels).observe(time.perf_counter() - start)
-                self._metrics.in_flight.labels(**labels).dec()
+                self._metrics.handled.labels(**labels, grpc_code=code.name).inc()
+                self._metrics.handling.labels(**labels).observe(time.perf_counter() - start)
 
         return grpc.unary_unary_rpc_method_handler(
             handle,

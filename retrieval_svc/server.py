@@ -31,7 +31,8 @@ def main() -> None:
     channel = encoder_channel(settings, (telemetry.client_interceptor(),))
     serve_until_signal(
         "retrieval_svc",
-        services(index, RemotePhotoEncoder(channel, index, default_timeout_s=settings.encoder_timeout_seconds)),
+        services(index, RemotePhotoEncoder(channel, index, default_timeout_s=settings.encoder_timeout_seconds,
+                                              token=settings.encoder_token)),
         settings.server,
         telemetry,
         health_check=index.count,
