@@ -206,3 +206,53 @@ def test_eval_help_documents_the_options_with_examples(capsys) -> None:
                    "--max-queries", "--outfit-queries", "--served-k"):
         assert option in text
     assert "fashionrec eval --model models/adde-synthetic --data /tmp/cat23" in text
+
+
+def test_offline_model_scores_are_the_served_formulas() -> None:
+    """The model row scores exactly as fashionrec.index composes its queries (compose.py, schema.py)."""
+    from fashionrec.artifact import ModelArtifact, ModelSpec
+    from fashionrec.index import compose, schema
+
+    catalog = generate_catalog(200, 3, 32)
+    vocab, rng = catalog.vocabulary, np.random.default_rng(1)
+    n, d, total = len(vocab.attributes), 4, vocab.total_values
+    chunks = rng.normal(size=(len(catalog), n, d)).astype(np.float32)
+    logits = rng.normal(size=(len(catalog), total))
+    log_probs = np.concatenate([logits[:, o:o + len(a.values)] - np.log(np.exp(logits[:, o:o + len(a.values)])
+                                .sum(1, keepdims=True)) for o, a in zip(vocab.offsets, vocab.attributes)], 1)
+    log_probs = np.maximum(log_probs, -6.9).astype(np.float32)
+    emb = Embeddings(attributes=chunks, whole=chunks.reshape(len(catalog), -1), outfit=np.zeros((len(catalog), 2)),
+                     prototypes=rng.normal(size=(n * d, total)).astype(np.float32),
+                     outfit_bilinear=np.eye(2, dtype=np.float32), log_probs=log_probs)
+    beta, w = 0.7, 0.4
+    spec = ModelSpec("v", vocab, d, 2, 32, posterior_weight=beta, similarity_posterior_weight=w)
+    artifact = ModelArtifact(spec, emb.prototypes, emb.outfit_bilinear)
+    gallery = b._prepare(emb, catalog, np.arange(len(catalog)))
+    [query] = q.manipulation_queries(catalog, q.ALL, seed=0, n_changes=2, max_queries=1, exclude_not_applicable=True)
+    ranking = b.manipulation_rankings(emb, catalog, gallery, [query], beta, rng, k=20)[b.MODEL][0]
+    names = vocab.names
+    current = lambda attribute: catalog.value_name(query.reference, names.index(attribute))  # noqa: E731
+    changes = [compose.Change(names[c.attribute], vocab.attributes[c.attribute].values[c.target])
+               for c in query.changes]
+    i = compose.indicator(spec, changes, current)
+    vector = compose.manipulation_query(artifact, emb.whole[query.reference], i,
+                                        compose.target_labels(spec, i, current))
+    points = np.stack([schema.point_vectors(spec, emb.whole[g], np.zeros(2), log_probs[g])[schema.MANIPULATION]
+                       for g in range(len(catalog))])
+    served = points @ vector
+    served[query.reference] = -np.inf
+    assert ranking.tolist() == np.argsort(-served, kind="stable")[:20].tolist()
+    # Conditional similarity on color: ⟨s_a(q), s_a(g)⟩.
+    color = names.index("color")
+    reference = next(x.reference for x in q.conditional_queries(catalog, q.ALL, 0, 5) if x.attribute == color)
+    vectors = np.stack([schema.attribute_vectors(spec, emb.whole[g], log_probs[g]) for g in range(len(catalog))])
+    part = schema.attribute_slices(spec)["color"]
+    expected = vectors[:, part] @ vectors[reference, part]
+    expected[reference] = -np.inf
+    cos = b.l2_normalise(chunks[:, color]) @ b.l2_normalise(chunks[reference, color])
+    lo, size = vocab.offsets[color], len(vocab.attributes[color].values)
+    p = np.exp(log_probs[:, lo:lo + size].astype(np.float64))
+    sq = np.sqrt(p / p.sum(1, keepdims=True))
+    mine = (1 - w) * cos + w * (sq @ sq[reference])
+    mine[reference] = -np.inf
+    np.testing.assert_allclose(mine[np.isfinite(mine)], expected[np.isfinite(expected)], atol=1e-5)
