@@ -88,14 +88,14 @@ class KafkaSettings:
     """The broker and topics of the catalog event stream."""
 
     env_prefix: ClassVar[str] = "KAFKA_"
-    bootstrap_servers: str = _setting("127.0.0.1:9092")
-    catalog_topic: str = _setting("catalog.items.v1")
-    dead_letter_topic: str = _setting("catalog.items.v1.dlq")
-    consumer_group: str = _setting("fashionrec-encoder")
+    bootstrap_servers: str = _setting("127.0.0.1:9092", doc="Kafka brokers, host:port[,host:port]")
+    catalog_topic: str = _setting("catalog.items.v1", doc="topic of catalog item events, keyed by SKU")
+    dead_letter_topic: str = _setting("catalog.items.v1.dlq", doc="where events that cannot be processed go, with the reason")
+    consumer_group: str = _setting("fashionrec-encoder", doc="consumer group of the ingest workers")
     # 6000/2000 joins a group in ~3 s on Tansu; kafka-python's defaults take ~23 s.
-    session_timeout_ms: int = _setting(6000, _positive)
-    heartbeat_interval_ms: int = _setting(2000, _positive)
-    max_poll_records: int = _setting(256, _positive)
+    session_timeout_ms: int = _setting(6000, _positive, "Kafka group session timeout")
+    heartbeat_interval_ms: int = _setting(2000, _positive, "Kafka group heartbeat interval")
+    max_poll_records: int = _setting(256, _positive, "largest batch of records one poll returns")
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ class QdrantSettings:
     url: str = _setting("", doc="Qdrant server URL; empty: the embedded engine at path")
     path: Path = _setting(None, doc="embedded engine directory (default: $XDG_STATE_HOME/fashionrec/qdrant)",
                           factory=lambda: paths.state_dir() / "qdrant")
-    api_key: str = _setting("")
-    prefer_grpc: bool = _setting(True)
-    timeout_seconds: float = _setting(5.0, _positive)
+    api_key: str = _setting("", doc="Qdrant server API key; empty: none")
+    prefer_grpc: bool = _setting(True, doc="talk to the Qdrant server over gRPC (port 6334) rather than REST")
+    timeout_seconds: float = _setting(5.0, _positive, "deadline of one Qdrant call")
     # Distributed Qdrant, for new collections: 0 keeps the server's default.
     shard_number: int = _setting(0, _non_negative, "shards of a new collection (server only)")
     replication_factor: int = _setting(0, _non_negative, "replicas of each shard (server only)")
@@ -123,12 +123,12 @@ class EncoderSettings:
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
     model_dir: Path = _setting(None, doc="the model artifact (default: the shipped models/adde-synthetic)",
                                factory=paths.default_model_dir)
-    device: str = _setting("auto", _one_of("auto", "cpu", "cuda"))
+    device: str = _setting("auto", _one_of("auto", "cpu", "cuda"), "where the encoder runs; auto: cuda when present")
     # One intra-op thread per process: on a shared 2-core machine torch's default (all cores)
     # made single-image encodes ~40x slower (docs/model.md); scale out with processes instead.
     torch_threads: int = _setting(1, _positive, "CPU threads torch may use in the encoder")
-    max_images_per_call: int = _setting(64, _positive)
-    max_image_bytes: int = _setting(4 * 1024 * 1024, _positive)
+    max_images_per_call: int = _setting(64, _positive, "images one Encode call may carry")
+    max_image_bytes: int = _setting(4 * 1024 * 1024, _positive, "largest encoded image accepted")
     # Decode cost is bounded before decoding: Pillow's own guard allows ~89 Mpx (a 11 KB PNG can be
     # hundreds of MB once decoded); the model reads 32-64 px.
     max_image_pixels: int = _setting(4_000_000, _positive, "largest width x height decoded (photos and ingest)")
@@ -152,7 +152,7 @@ class RetrievalSettings:
     encoder_keepalive_seconds: float = _setting(60.0, _positive, "client pings an idle encoder connection this often")
     encoder_timeout_seconds: float = _setting(5.0, _positive, "deadline of an Encode call when the caller set none")
     encoder_token: str = _setting("", doc="bearer token for EncoderService; empty: forward the caller's")
-    max_k: int = _setting(200, _positive)
+    max_k: int = _setting(200, _positive, "most results one query may ask for")
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ class OutfitSettings:
     env_prefix: ClassVar[str] = ""
     server: ServerSettings = field(default_factory=ServerSettings)
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
-    max_k: int = _setting(200, _positive)
-    max_outfit_items: int = _setting(16, _positive)
+    max_k: int = _setting(200, _positive, "most results one query may ask for")
+    max_outfit_items: int = _setting(16, _positive, "most items of one outfit query")
 
 
 def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
