@@ -83,7 +83,7 @@ def decode_image(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -
                         "image", f"{width}×{height} pixels is over the limit of {max_pixels:,} pixels")
                 # JPEG can decode at a reduced scale directly, much faster for big photos.
                 img.draft("RGB", (size, size))
-                rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                rgb = np.array(img.convert("RGB"), dtype=np.uint8)  # writable: torch reads it without a copy warning
     except Image.UnidentifiedImageError:
         raise InvalidArgument.for_field(
             "image", f"{len(data)} bytes that are not a JPEG, PNG or WebP image") from None
