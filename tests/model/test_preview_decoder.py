@@ -48,3 +48,19 @@ def test_a_tiny_decoder_trains_saves_and_loads_beside_the_model(tmp_path, tiny_m
     r = torch.randn(2, spec.whole_dim)
     torch.testing.assert_close(loaded(r), decoder(r))
     assert load_preview_decoder(tmp_path / "elsewhere") is None
+
+
+def test_the_preview_report_has_every_figure_in_range(tiny_model_dir, tiny_catalog):
+    from fashionrec.model.preview_eval import evaluate_preview, train_independent_classifier
+
+    model, _ = load_model(tiny_model_dir)
+    decoder = train_preview_decoder(model, tiny_catalog, torch.device("cpu"), epochs=1, batch_size=16,
+                                    config=DecoderConfig(channels=16, min_channels=4, image_size=16),
+                                    progress=False, log=lambda _: None)
+    reader = train_independent_classifier(tiny_catalog, epochs=1, progress=False)
+    report = evaluate_preview(model, decoder, tiny_catalog, reader, max_queries=20, progress=False)
+    assert report["queries"] > 0
+    for group in ("transfer", "preservation", "retrieval_hit@10"):
+        for figure in report[group].values():
+            assert 0.0 <= figure["mean"] <= 1.0 and figure["n"] == report["queries"]
+    assert 0.0 < report["reconstruction"]["l1"]["mean"] < 1.0
