@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from fashionrec.artifact import load_artifact
 from fashionrec.data.queries import AttributeChange, ManipulationQuery
 from fashionrec.model.backbone import BackboneConfig
 from fashionrec.model.checkpoint import load_model
@@ -112,7 +113,10 @@ def test_tiny_training_writes_weights_pictures_and_a_servable_artifact(catalog, 
     encoded = Encoder(loaded, spec, torch.device("cpu")).encode(catalog.images[:10])
     assert encoded.attributes == pytest.approx(z, abs=1e-4)
     assert encoded.labels.shape == (10, config.n_chunks)
-    assert np.load(tmp_path / "prototypes.npy").shape == (config.latent_dim, catalog.vocabulary.total_values)
+    # What the index and query services read (no torch): spec, M, outfit form.
+    artifact = load_artifact(tmp_path)
+    assert artifact.prototypes.shape == (config.latent_dim, catalog.vocabulary.total_values)
+    assert artifact.spec.version == summary["version"]
 
 
 def test_evaluation_table_on_random_latents(catalog):
