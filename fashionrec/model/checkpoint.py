@@ -56,6 +56,22 @@ def save_model(model: ADDE, directory: Path, version: str) -> ModelSpec:
     return spec
 
 
+def set_posterior_weights(directory: Path, posterior_weight: float, similarity_posterior_weight: float) -> ModelSpec:
+    """Rewrites the artifact's config.json with new β and w (fashionrec.model.tuning)."""
+    import dataclasses
+    import json
+
+    from fashionrec.artifact import CONFIG_FILE
+
+    spec = dataclasses.replace(load_spec(directory), posterior_weight=float(posterior_weight),
+                               similarity_posterior_weight=float(similarity_posterior_weight))
+    path = Path(directory) / CONFIG_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(spec.to_json(), indent=2) + "\n")
+    tmp.replace(path)
+    return spec
+
+
 def build_model(spec: ModelSpec) -> ADDE:
     return ADDE(spec.vocabulary, ADDEConfig.from_json(spec.model))
 

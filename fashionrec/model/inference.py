@@ -14,10 +14,13 @@ import numpy as np
 import torch
 
 from fashionrec.artifact import ModelSpec
+from fashionrec.errors import FailedPrecondition
 from fashionrec.model.adde import ADDE
 from fashionrec.model.checkpoint import load_model
 from fashionrec.model.device import autocast, prepare_model, resolve_device, to_layout
 from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preview_decoder import PreviewDecoder
+from fashionrec.model.preview_training import load_preview_decoder
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,34 @@ def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch
 class Encoder:
     """A loaded model on one device. `encode` takes uint8 (N, H, W, 3) images of any size."""
 
-    def __init__(self, model: ADDE, spec: ModelSpec, device: torch.device, batch_size: int = 256) -> None:
+    def __init__(self, model: ADDE, spec: ModelSpec, device: torch.device, batch_size: int = 256,
+                 decoder: PreviewDecoder | None = None) -> None:
         self.model = prepare_model(model.eval(), device)
         self.spec = spec
         self.device = device
         self.batch_size = batch_size
+        # The model directory's preview decoder (preview.safetensors), if it has one.
+        self.decoder = None if decoder is None else decoder.to(device).eval()
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu", batch_size: int = 256) -> "Encoder":
         resolved = resolve_device(device)
         model, spec = load_model(directory, "cpu")
-        return cls(model, spec, resolved, batch_size)
+        return cls(model, spec, resolved, batch_size, load_preview_decoder(Path(directory)))
+
+    @torch.no_grad()
+    def render(self, whole: np.ndarray) -> np.ndarray:
+        """Preview images of representations: r (B, whole_dim) → uint8 (B, s, s, 3).
+
+        Raises:
+            FailedPrecondition: the model directory has no preview decoder.
+        """
+        if self.decoder is None:
+            raise FailedPrecondition(f"model {self.spec.version!r} has no preview decoder "
+                                     "(train one: fashionrec train --steps preview --data DIR --out MODEL_DIR)")
+        r = torch.as_tensor(np.asarray(whole, np.float32), device=self.device)
+        images = self.decoder(r).clamp(0, 1) * 255
+        return images.round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
     @property
     def version(self) -> str:

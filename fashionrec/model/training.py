@@ -71,9 +71,10 @@ class TrainConfig:
     # StepLR(step, 0.5) as in the paper, in epochs of each stage.
     lr_step_epochs: int = 5
     prototype_samples: int = 100
-    # Sampled items of the held-out item's category per outfit (InfoNCE negatives).
-    outfit_negatives: int = 15
-    outfit_batch_size: int = 64
+    # Extra sampled items of the held-out item's category per outfit, beside the batch's own
+    # items of that category (InfoNCE negatives).
+    outfit_negatives: int = 2
+    outfit_batch_size: int = 128
     validation_queries: int = 400
     seed: int = 0
     threads: int = 2
@@ -206,18 +207,33 @@ class _Run:
         return loss
 
     def outfit_step(self, batch) -> torch.Tensor:
-        """InfoNCE of each held-out item against its sampled negatives, through the style network."""
+        """InfoNCE of each held-out item against every same-category item of the batch.
+
+        The candidates of an outfit are its held-out item and all items of that category
+        that the batch encodes anyway (other outfits' items and the few sampled negatives),
+        minus the outfit's own items: each image goes through the network once per step.
+        Sampling K fresh negatives per outfit instead cost ~19 encoded images per outfit
+        and 882 s per epoch on 2 loaded cores.
+        """
         items = torch.as_tensor(batch.items, device=self.device)
-        candidates = torch.cat([torch.as_tensor(batch.positive, device=self.device).unsqueeze(1),
-                                torch.as_tensor(batch.negatives, device=self.device)], 1)
+        positive = torch.as_tensor(batch.positive, device=self.device)
+        negatives = torch.as_tensor(batch.negatives, device=self.device).reshape(-1)
         mask = items >= 0
-        rows = torch.unique(torch.cat([candidates.flatten(), items[mask]]))
+        rows = torch.unique(torch.cat([positive, negatives, items[mask]]))
         with autocast(self.device):
             e = self.model.outfit(self.batch(rows.cpu().numpy(), augment=True)).float()
         position = torch.zeros(int(rows.max()) + 1, dtype=torch.long, device=self.device)
         position[rows] = torch.arange(len(rows), device=self.device)
-        scores = self.model.outfit.outfit_scores(e[position[candidates]], e[position[items.clamp(min=0)]], mask)
-        return losses.outfit_infonce_loss(scores)
+        context = e[position[items.clamp(min=0)]] * mask.unsqueeze(-1)
+        query = context.sum(1) / mask.sum(1, keepdim=True).clamp(min=1) @ self.model.outfit.bilinear  # (B, D)
+        scores = query @ e.T  # (B, U)
+        categories = self.labels[:, self.category]
+        allowed = categories[rows].unsqueeze(0) == categories[positive].unsqueeze(1)
+        own = (rows.view(1, 1, -1) == items.unsqueeze(-1)).any(1)  # (B, U): the outfit's own items
+        allowed &= ~own
+        target = position[positive]
+        allowed[torch.arange(len(positive), device=self.device), target] = True
+        return losses.outfit_infonce_loss(scores, target, allowed)
 
 
 def _stage_epochs(config: TrainConfig) -> dict[str, int]:

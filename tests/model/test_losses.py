@@ -84,11 +84,14 @@ def test_memory_loss_is_the_l1_norm_of_the_off_block_part():
     assert losses.memory_loss(off_block).item() == pytest.approx(12.0)
 
 
-def test_outfit_infonce_is_the_cross_entropy_of_the_true_item():
-    scores = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    # Row 0: −log(e / (e + 2)); row 1: all three equal, −log(1/3).
-    expected = (math.log(math.e + 2) - 1.0 + math.log(3.0)) / 2
-    assert losses.outfit_infonce_loss(scores).item() == pytest.approx(expected, rel=1e-6)
+def test_outfit_infonce_is_the_cross_entropy_of_the_true_item_among_the_allowed():
+    scores = torch.tensor([[1.0, 0.0, 0.0, 5.0], [0.0, 0.0, 0.0, 0.0]])
+    allowed = torch.tensor([[True, True, True, False], [True, True, True, True]])
+    target = torch.tensor([0, 3])
+    # Row 0: −log(e / (e + 2)) (column 3 is not a candidate); row 1: all four equal, −log(1/4).
+    expected = (math.log(math.e + 2) - 1.0 + math.log(4.0)) / 2
+    assert losses.outfit_infonce_loss(scores, target, allowed).item() == pytest.approx(expected, rel=1e-6)
     # Every negative counts: a lower second negative lowers the loss (a hinge on the hardest would not move).
-    assert (losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, -1.0]]))
-            < losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, 0.0]])))
+    one = torch.ones(1, 3, dtype=torch.bool)
+    assert (losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, -1.0]]), torch.tensor([0]), one)
+            < losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, 0.0]]), torch.tensor([0]), one))
