@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from fashionrec.data.catalog import Catalog
+from fashionrec.progress import progress_bar
 from fashionrec.unsupervised.fewlabel import fit_linear_probe, probe_predict
 from fashionrec.vocab import UNKNOWN
 
@@ -70,8 +71,9 @@ def _probe_accuracy(x: np.ndarray, y: np.ndarray, fit: np.ndarray, test: np.ndar
 
 
 def evaluate_latents(latents: np.ndarray, catalog: Catalog, rows: np.ndarray, seed: int = 0, k: int = 10,
-                     queries_per_attribute: int = 500) -> dict[str, object]:
-    """One method: latents (len(rows), n, d) of catalog rows `rows` (the gallery)."""
+                     queries_per_attribute: int = 500, bar=None) -> dict[str, object]:
+    """One method: latents (len(rows), n, d) of catalog rows `rows` (the gallery); bar: a
+    progress bar advanced once per attribute."""
     n_items, n_chunks, _ = latents.shape
     rng = np.random.default_rng([seed, 41])
     half = rng.permutation(n_items)
@@ -98,6 +100,8 @@ def evaluate_latents(latents: np.ndarray, catalog: Catalog, rows: np.ndarray, se
         out["probe"][attribute.name] = _probe_accuracy(whole, values, fit, test, n_classes)
         counts = np.bincount(values[test], minlength=n_classes)
         out["majority"][attribute.name] = float(counts.max() / max(len(test), 1))
+        if bar is not None:
+            bar.update(1)
     names = [a.name for a in catalog.vocabulary.attributes]
     own = [max(out["probe_matrix"][a]) for a in names]
     others = [(sum(out["probe_matrix"][a]) - max(out["probe_matrix"][a])) / max(n_chunks - 1, 1) for a in names]
@@ -112,14 +116,22 @@ def evaluate_latents(latents: np.ndarray, catalog: Catalog, rows: np.ndarray, se
 
 
 def evaluate_unsupervised(latents: Mapping[str, np.ndarray], catalog: Catalog, rows: np.ndarray, seed: int = 0,
-                          k: int = 10, queries_per_attribute: int = 500) -> dict[str, object]:
-    """The table for several methods: latents maps a method name to (len(rows), n, d)."""
+                          k: int = 10, queries_per_attribute: int = 500, progress: bool | None = None
+                          ) -> dict[str, object]:
+    """The table for several methods: latents maps a method name to (len(rows), n, d).
+
+    progress: a tqdm bar over (method, attribute); None draws it when a person watches.
+    """
+    n_attributes = len(catalog.vocabulary.attributes)
+    with progress_bar(len(latents) * n_attributes, desc="unsupervised table", unit="attribute",
+                      enabled=progress) as bar:
+        methods = {name: evaluate_latents(z, catalog, rows, seed, k, queries_per_attribute, bar)
+                   for name, z in latents.items()}
     return {
         "gallery": {"items": int(len(rows)), "provenance": catalog.provenance, "k": k,
                     "queries_per_attribute": queries_per_attribute, "seed": seed},
         "attributes": [a.name for a in catalog.vocabulary.attributes],
-        "methods": {name: evaluate_latents(z, catalog, rows, seed, k, queries_per_attribute)
-                    for name, z in latents.items()},
+        "methods": methods,
     }
 
 
