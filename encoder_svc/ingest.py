@@ -16,11 +16,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from kafka import TopicPartition
 
 from fashionrec.config import EncoderSettings, KafkaSettings
 from fashionrec.events import kafka
@@ -29,7 +26,7 @@ from fashionrec.events.codec import EventLimits
 from fashionrec.events.dead_letter import DeadLetterWriter
 from fashionrec.events.image_refs import ImageReader
 from fashionrec.events.ingest import AttemptTracker, BackoffPolicy, IngestProgress, IngestWorker
-from fashionrec.events.monitor import IngestHealth, LagProbe, StallDetector
+from fashionrec.events.monitor import IngestHealth, IngestMonitor
 from fashionrec.index import CatalogIndex
 from fashionrec.serving import Telemetry
 from fashionrec.telemetry.metrics import IngestMetrics
@@ -115,13 +112,10 @@ class IngestThread:
         self._applier = IndexApplier(index, encoder, decode_image, self.metrics, self._tracer, version, images)
         self._attempts = AttemptTracker()
         self.progress = IngestProgress()
-        self._detector = StallDetector(options.stall_s)
-        self._health = IngestHealth(True, "starting", 0.0)
-        self._health_lock = threading.Lock()
-        self._exported: set[TopicPartition] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._supervise, name="ingest", daemon=True)
-        self._monitor = threading.Thread(target=self._watch, name="ingest-monitor", daemon=True)
+        self._monitor = IngestMonitor(settings, self._group_id, self.progress, self.metrics, options.stall_s,
+                                      options.monitor_interval_s, alive=self._thread.is_alive)
 
     def start(self) -> "IngestThread":
         self.progress.set_running(True)  # from now on: a thread that is not running is a failure
@@ -138,8 +132,7 @@ class IngestThread:
 
     def health(self) -> IngestHealth:
         """The monitor's last verdict."""
-        with self._health_lock:
-            return self._health
+        return self._monitor.health()
 
     def healthy(self) -> bool:
         return self.health().healthy
@@ -147,7 +140,7 @@ class IngestThread:
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
         self._thread.join(timeout_s)
-        self._monitor.join(timeout_s)
+        self._monitor.stop(timeout_s)
         self._applier.close()
         self._producer.close()
 
@@ -184,44 +177,3 @@ class IngestThread:
                 self.metrics.worker_running.set(0)
             self._stop.wait(self._options.restart_backoff.delay(failures))
             failures = min(failures + 1, 16)
-
-    def _watch(self) -> None:
-        probe: LagProbe | None = None
-        try:
-            while True:
-                probe = self._check(probe)
-                if self._stop.wait(self._options.monitor_interval_s):
-                    return
-        finally:
-            if probe is not None:
-                probe.close()
-
-    def _check(self, probe: LagProbe | None) -> LagProbe | None:
-        """Measures lag, updates the gauges and the health verdict; returns the probe to reuse."""
-        running, progressed_at, assignment = self.progress.snapshot()
-        lag: int | None = None
-        try:
-            probe = probe or LagProbe(self._settings, self._group_id)
-            # Before the worker joined (or while it is down after a restart) every partition counts.
-            partitions = assignment or probe.partitions()
-            lags = probe.measure(partitions)
-            for tp, value in lags.items():
-                self.metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(value)
-            for tp in self._exported - set(partitions):  # no longer ours: another member reports it
-                self.metrics.lag.remove(tp.topic, str(tp.partition))
-            self._exported = set(partitions)
-            lag = sum(lags.values()) if len(lags) == len(partitions) else None
-        except Exception as exc:  # the broker is down: keep the last gauges, judge on what is known
-            _log.warning("cannot measure the ingest lag: %s", exc)
-            if probe is not None:
-                probe.close()
-            probe = None
-        verdict = self._detector.observe(time.monotonic(), running and self._thread.is_alive(), lag, progressed_at)
-        with self._health_lock:
-            previous, self._health = self._health, verdict
-        if verdict.healthy != previous.healthy:
-            log = _log.info if verdict.healthy else _log.error
-            log("ingest health: %s", "SERVING" if verdict.healthy else f"NOT_SERVING ({verdict.reason})")
-        self.metrics.healthy.set(1 if verdict.healthy else 0)
-        self.metrics.since_progress.set(verdict.seconds_since_progress)
-        return probe

@@ -13,15 +13,21 @@ running, or when there is lag and no batch was committed for `stall_s`.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
 from fashionrec.config import KafkaSettings
+from fashionrec.events.ingest import IngestProgress
+from fashionrec.telemetry.metrics import IngestMetrics
 
-__all__ = ["IngestHealth", "LagProbe", "StallDetector"]
+__all__ = ["IngestHealth", "IngestMonitor", "LagProbe", "StallDetector"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,3 +136,86 @@ class LagProbe:
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+
+
+class IngestMonitor:
+    """A thread that measures the group's lag, exports it, and judges ingest health.
+
+    Args:
+        settings: the broker and the catalog topic.
+        group_id: the worker's consumer group.
+        progress: what the worker reports (running, last commit, partitions owned).
+        metrics: the lag gauge and the health gauges to set.
+        stall_s: see StallDetector.
+        interval_s: how often to measure.
+        alive: whether the worker's thread is alive (default: progress says it is running).
+    """
+
+    def __init__(self, settings: KafkaSettings, group_id: str, progress: IngestProgress, metrics: IngestMetrics,
+                 stall_s: float, interval_s: float = 5.0, alive: Callable[[], bool] = lambda: True) -> None:
+        self._settings = settings
+        self._group_id = group_id
+        self._progress = progress
+        self._metrics = metrics
+        self._interval_s = interval_s
+        self._alive = alive
+        self._detector = StallDetector(stall_s)
+        self._health = IngestHealth(True, "starting", 0.0)
+        self._lock = threading.Lock()
+        self._exported: set[TopicPartition] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="ingest-monitor", daemon=True)
+
+    def start(self) -> "IngestMonitor":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def health(self) -> IngestHealth:
+        """The last verdict."""
+        with self._lock:
+            return self._health
+
+    def _watch(self) -> None:
+        probe: LagProbe | None = None
+        try:
+            while True:
+                probe = self._check(probe)
+                if self._stop.wait(self._interval_s):
+                    return
+        finally:
+            if probe is not None:
+                probe.close()
+
+    def _check(self, probe: LagProbe | None) -> LagProbe | None:
+        """Measures lag, updates the gauges and the verdict; returns the probe to reuse."""
+        running, progressed_at, assignment = self._progress.snapshot()
+        lag: int | None = None
+        try:
+            probe = probe or LagProbe(self._settings, self._group_id)
+            # Before the worker joined (or while it is down after a restart) every partition counts.
+            partitions = assignment or probe.partitions()
+            lags = probe.measure(partitions)
+            for tp, value in lags.items():
+                self._metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(value)
+            for tp in self._exported - set(partitions):  # no longer ours: another member reports it
+                self._metrics.lag.remove(tp.topic, str(tp.partition))
+            self._exported = set(partitions)
+            lag = sum(lags.values()) if len(lags) == len(partitions) else None
+        except Exception as exc:  # the broker is down: keep the last gauges, judge on what is known
+            _log.warning("cannot measure the ingest lag: %s", exc)
+            if probe is not None:
+                probe.close()
+            probe = None
+        verdict = self._detector.observe(time.monotonic(), running and self._alive(), lag, progressed_at)
+        with self._lock:
+            previous, self._health = self._health, verdict
+        if verdict.healthy != previous.healthy:
+            log = _log.info if verdict.healthy else _log.error
+            log("ingest health: %s", "SERVING" if verdict.healthy else f"NOT_SERVING ({verdict.reason})")
+        self._metrics.healthy.set(1 if verdict.healthy else 0)
+        self._metrics.since_progress.set(verdict.seconds_since_progress)
+        return probe

@@ -11,7 +11,8 @@ Two processes' worth of metrics, each on its own `/metrics` endpoint:
   counters the real applier owns (encode, upsert, images by device) so the
   dashboard's ingest panels have data, meets one index outage (backoff), one
   undecodable record and one undecodable image (dead letters), and consumes
-  slower than the publisher sends, so the lag grows.
+  slower than the publisher sends, so the lag grows. Its worker stops when the
+  traffic ends, and the ingest monitor reports it (ingest health 0).
 
 The retrieval job points at a port where nothing listens: a service down.
 `MonitoredStack` is what the test needs; the full embedded stack
@@ -41,7 +42,8 @@ from fashionrec.embedded import open_edge_shard
 from fashionrec.errors import NotFound, Unavailable
 from fashionrec.events import codec
 from fashionrec.events.dead_letter import DeadLetterWriter
-from fashionrec.events.ingest import BackoffPolicy, IngestWorker, ReceivedEvent, Rejected
+from fashionrec.events.ingest import BackoffPolicy, IngestProgress, IngestWorker, ReceivedEvent, Rejected
+from fashionrec.events.monitor import IngestMonitor
 from fashionrec.events.kafka import consumer, ensure_topics, producer
 from fashionrec.interceptors import ServiceInterceptor
 from fashionrec.serving import RunningServer, Service, start_server
@@ -179,6 +181,11 @@ class StandInStack:
     def drive(self, seconds: float) -> None:
         """Publishes events, runs the ingest worker and sends queries, all for `seconds`."""
         stop = threading.Event()
+        progress = IngestProgress()
+        progress.set_running(True)
+        # The lag gauge and ingest health come from the monitor, as in the encoder service.
+        monitor = IngestMonitor(self._kafka, self._kafka.consumer_group, progress, self._ingest, stall_s=600,
+                                interval_s=1.0).start()
         worker = IngestWorker(
             # Small fetches: the worker's lag gauge reads the high watermark of the
             # last fetch, which a large prefetch buffer keeps stale for long.
@@ -186,6 +193,7 @@ class StandInStack:
             _StandInApplier(self._shard, self._ingest, self._encoder_rpc),
             DeadLetterWriter(producer(self._kafka), self._kafka.dead_letter_topic),
             self._ingest, self._tracer, backoff=BackoffPolicy(initial_s=0.1, max_s=0.5), poll_timeout_ms=100,
+            progress=progress,
         )
         threads = [threading.Thread(target=worker.run, args=(stop,), name="ingest"),
                    threading.Thread(target=self._publish, args=(stop,), name="publish")]
@@ -197,6 +205,11 @@ class StandInStack:
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
+            progress.set_running(False)  # the worker has stopped: the monitor must say so
+            deadline = time.monotonic() + 10
+            while monitor.health().healthy and time.monotonic() < deadline:
+                time.sleep(0.1)
+            monitor.stop()
 
     def _publish(self, stop: threading.Event) -> None:
         send = producer(self._kafka)
