@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 EPILOG = """\
-examples:
-  fashionrec catalog generate --out /tmp/cat23 --items 24000 --seed 23
+example:
   fashionrec eval --model models/adde-synthetic --data /tmp/cat23 --json /tmp/eval23.json
+
+more examples:
+  fashionrec catalog generate --out /tmp/cat23 --items 24000 --seed 23
   fashionrec eval --model models/adde-synthetic --data /tmp/catalog --json /tmp/eval.json
   fashionrec eval --model models/adde-synthetic --data /tmp/cat23 --posterior-weight 1 --through-services
   fashionrec eval --model models/adde-synthetic --data /tmp/cat7 --gallery split --split test

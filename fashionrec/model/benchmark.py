@@ -156,7 +156,8 @@ class _Gallery:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _prepare(emb: Embeddings, catalog: Catalog, rows: np.ndarray) -> _Gallery:
+def prepare_gallery(emb: Embeddings, catalog: Catalog, rows: np.ndarray) -> _Gallery:
+    """The gallery of these catalog rows, with what every method needs of it (once per model)."""
     position = np.full(len(catalog), -1)
     position[rows] = np.arange(len(rows))
     log_probs = None if emb.log_probs is None else emb.log_probs[rows].astype(np.float32)
@@ -170,6 +171,9 @@ def _prepare(emb: Embeddings, catalog: Catalog, rows: np.ndarray) -> _Gallery:
             onehot[np.arange(len(rows)), lo + best] = 1.0
     return _Gallery(rows, position, catalog.labels[rows], l2_normalise(emb.whole[rows].astype(np.float32)),
                     log_probs, onehot)
+
+
+_prepare = prepare_gallery
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -401,7 +405,7 @@ def run_benchmark(emb: Embeddings, catalog: Catalog, config: BenchmarkConfig,
     started = time.monotonic()
     sets = QuerySets.make(catalog, config) if sets is None else sets
     rows = q.split_rows(catalog, config.gallery)
-    gallery = _prepare(emb, catalog, rows)
+    gallery = prepare_gallery(emb, catalog, rows)
     rng = np.random.default_rng([config.seed, 99])
     methods: dict[str, dict[str, Any]] = {}
     per_attribute: dict[str, Any] = {}
