@@ -106,7 +106,8 @@ class ServedClient:
 
 @contextlib.contextmanager
 def served_stack(model_dir: Path, catalog: Catalog, gallery: str, k: int = 100,
-                 progress: bool | None = None, index_timeout_s: float = 3600.0) -> Iterator[ServedClient]:
+                 progress: bool | None = None, index_timeout_s: float = 3600.0,
+                 stall_s: float = 300.0) -> Iterator[ServedClient]:
     """The embedded stack with the gallery rows of catalog published and indexed; yields a client."""
     import grpc
 
@@ -131,12 +132,17 @@ def served_stack(model_dir: Path, catalog: Catalog, gallery: str, k: int = 100,
                     bar.update(len(part))
             producer.close()
             publish_s = time.monotonic() - started
+            last, last_change = -1, time.monotonic()
             with progress_bar(total=len(rows), desc="indexing", unit="item", enabled=progress) as bar:
                 while (indexed := stack.index.count()) < len(rows):
                     if not stack.ingest.alive:
                         raise RuntimeError("the ingest worker stopped before the gallery was indexed")
-                    if time.monotonic() - started > index_timeout_s:
-                        raise TimeoutError(f"{indexed} of {len(rows)} items indexed after {index_timeout_s:.0f} s")
+                    now = time.monotonic()
+                    if indexed != last:
+                        last, last_change = indexed, now
+                    if now - started > index_timeout_s or now - last_change > stall_s:
+                        raise TimeoutError(f"{indexed} of {len(rows)} items indexed after {now - started:.0f} s "
+                                           "(events dead-lettered? see the log)")
                     set_counter(bar, indexed)
                     time.sleep(0.5)
                 set_counter(bar, indexed)
