@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="drop a loss term (classification, attribute_triplet, label_triplet, "
                              "compositional, consistency, memory); repeatable")
     parser.add_argument("--outfit-negatives", type=int, default=None,
-                        help="sampled same-category negatives per outfit (default 2)")
+                        help="sampled same-category negatives per outfit (default 4)")
     parser.add_argument("--from", dest="init_from", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model's weights and train the outfit stage only")
     parser.add_argument("--steps", default="train,tune,preview",

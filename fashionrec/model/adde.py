@@ -52,6 +52,11 @@ class ADDEConfig:
         return cls(backbone=BackboneConfig(**backbone), outfit=OutfitConfig(**outfit), **data)
 
 
+def log_posteriors(logits: list[torch.Tensor]) -> torch.Tensor:
+    """Per-attribute logits → concatenated log-softmax (B, S), vocabulary order."""
+    return torch.cat([torch.log_softmax(lg.float(), dim=-1) for lg in logits], dim=1)
+
+
 @dataclass
 class Encoding:
     """What one forward pass gives: chunks (B, n, d) and one logit tensor per attribute."""
@@ -84,7 +89,7 @@ class ADDE(nn.Module):
         self.memory = PrototypeMemory(vocabulary, d)
         if not config.disentangled:
             self.memory.mask.fill_(1.0)
-        self.outfit = CompatibilityNet(config.outfit)
+        self.outfit = CompatibilityNet(config.outfit, posterior_dim=vocabulary.total_values)
 
     @property
     def n_attributes(self) -> int:
@@ -106,6 +111,13 @@ class ADDE(nn.Module):
         """The vector that stands for one attribute: its chunk, or the whole vector for the baseline."""
         return chunks[:, position] if self.config.disentangled else chunks.flatten(1)
 
-    def outfit_vectors(self, images: torch.Tensor) -> torch.Tensor:
-        """Normalised images (B, 3, H, W) → unit style embeddings e (B, outfit_dim)."""
-        return self.outfit(images)
+    def outfit_vectors(self, images: torch.Tensor, logits: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Normalised images (B, 3, H, W) → unit style embeddings e (B, outfit_dim).
+
+        logits: this model's classifier logits for the same images (computed when not given).
+        """
+        if logits is None and self.outfit.posterior_dim:
+            with torch.no_grad():
+                logits = self(images).logits
+        log_probs = None if logits is None else log_posteriors(logits)
+        return self.outfit(images, log_probs)

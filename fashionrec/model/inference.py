@@ -15,7 +15,7 @@ import torch
 
 from fashionrec.artifact import ModelSpec
 from fashionrec.errors import FailedPrecondition
-from fashionrec.model.adde import ADDE
+from fashionrec.model.adde import ADDE, log_posteriors
 from fashionrec.model.checkpoint import load_model
 from fashionrec.model.device import autocast, prepare_model, resolve_device, to_layout
 from fashionrec.model.images import normalise, resize_uint8
@@ -54,11 +54,11 @@ def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch
             torch.stack([p.argmax(dim=-1) for p in probs], 1)
         parts["chunks"].append(chunks.cpu())
         with autocast(device):
-            outfit = model.outfit_vectors(x)
+            outfit = model.outfit_vectors(x, enc.logits)
         parts["outfit"].append(outfit.float().cpu())
         parts["labels"].append(labels.cpu())
         parts["conf"].append(conf.cpu())
-        log_probs = torch.cat([torch.log_softmax(lg.float(), dim=-1) for lg in enc.logits], dim=1)
+        log_probs = log_posteriors(enc.logits)
         parts["logp"].append(log_probs.clamp(min=LOG_PROB_FLOOR).cpu())
     if not parts["chunks"]:
         n, d = model.n_attributes, model.config.attribute_dim

@@ -33,5 +33,5 @@ def test_outfit_flags_reach_the_training_config():
     config = build_config(argparse.Namespace(**base, outfit_negatives=5))
     assert config.outfit_negatives == 5
     default = build_config(argparse.Namespace(**base, outfit_negatives=None))
-    assert default.outfit_negatives == 2
+    assert default.outfit_negatives == 4
     assert default.model.image_size == 64 and default.model.backbone.stem_stride == 2

@@ -38,3 +38,17 @@ def test_the_score_is_not_symmetric_in_general():
     forward = net.outfit_scores(e1.view(1, 1, 3), e0.view(1, 1, 3), ones).item()
     backward = net.outfit_scores(e0.view(1, 1, 3), e1.view(1, 1, 3), ones).item()
     assert (forward, backward) == (1.0, 0.0)
+
+
+def test_the_class_posteriors_reach_the_embedding():
+    torch.manual_seed(0)
+    net = CompatibilityNet(OutfitConfig(outfit_dim=3, hidden_dim=8, width=4, blocks=(1, 1)), posterior_dim=5).eval()
+    images = torch.randn(2, 3, 16, 16)
+    with pytest.raises(ValueError, match="log_probs"):
+        net(images)
+    a = net(images, torch.log_softmax(torch.randn(2, 5), -1))
+    b = net(images, torch.log_softmax(torch.randn(2, 5) * 3, -1))
+    assert a.shape == (2, 3) and not torch.allclose(a, b)
+    off = CompatibilityNet(OutfitConfig(outfit_dim=3, hidden_dim=8, width=4, blocks=(1, 1), use_posteriors=False),
+                           posterior_dim=5)
+    assert off.posterior_dim == 0
