@@ -2,7 +2,8 @@
 
     fashionrec train --method {ae,beta-vae,beta-tcvae,mixing} --data DIR --out RUN_DIR
 
-RUN_DIR gets unsupervised.json (settings, per-epoch losses, seconds),
+A rerun into the same RUN_DIR with the same settings continues after its saved epochs
+(`--epochs` counts the total). RUN_DIR gets unsupervised.json (settings, per-epoch losses, seconds),
 unsupervised.safetensors (encoder, decoder and, for mixing, discriminator and chunk
 classifier), and after every epoch a PNG grid `epoch_NN.png` of fixed validation images:
 originals, reconstructions and, for the mixing autoencoder, the second image of each pair
@@ -139,10 +140,17 @@ def train_unsupervised(catalog: Catalog, out: Path, config: UnsupervisedConfig, 
     opt_d = (torch.optim.Adam(model.discriminator.parameters(), lr=config.discriminator_learning_rate,
                               betas=(0.5, 0.999)) if config.method == "mixing" else None)
     history: list[dict[str, float]] = []
-    pictures: list[Path] = [_pictures(model, fixed, out / "epoch_00.png")]
-    started = time.monotonic()
+    prior_seconds = 0.0
+    resumed = _resume(model, out, config)
+    if resumed is not None:  # same settings: continue after the saved epochs (Adam restarts)
+        history, prior_seconds = resumed
+        log(f"resuming {config.method} after epoch {len(history)} ({prior_seconds:.0f} s so far)")
+        pictures: list[Path] = []
+    else:
+        pictures = [_pictures(model, fixed, out / "epoch_00.png")]
+    started = time.monotonic() - prior_seconds
     steps = len(rows) // config.batch_size
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(len(history) + 1, config.epochs + 1):
         order = rng.permutation(rows)
         sums: dict[str, float] = {}
         with progress_bar(steps, desc=f"{config.method} epoch {epoch}", unit="batch", enabled=progress) as bar:
@@ -165,6 +173,21 @@ def train_unsupervised(catalog: Catalog, out: Path, config: UnsupervisedConfig, 
             break
     seconds = time.monotonic() - started
     return UnsupervisedResult(model.eval(), seconds, history, pictures)
+
+
+def _resume(model: UnsupervisedModel, out: Path, config: UnsupervisedConfig):
+    """(history, seconds) of a saved run with the same settings (epochs and time budget aside),
+    its weights loaded into model; None when there is none."""
+    path = out / CONFIG_FILE
+    if not path.exists() or not (out / WEIGHTS_FILE).exists():
+        return None
+    data = json.loads(path.read_text())
+    ignore = ("epochs", "max_seconds")
+    saved = {k: v for k, v in data["config"].items() if k not in ignore}
+    if saved != {k: v for k, v in json.loads(json.dumps(config.to_json())).items() if k not in ignore}:
+        return None
+    model.load_state_dict(load_file(str(out / WEIGHTS_FILE)))
+    return list(data.get("history", [])), float(data.get("seconds", 0.0))
 
 
 def save_unsupervised(model: UnsupervisedModel, out: Path, history: list[dict[str, float]], seconds: float) -> None:

@@ -136,3 +136,12 @@ def test_evaluation_table_on_random_latents(catalog):
     assert o["summary"]["leakage_own"] > o["summary"]["leakage_others"] + 0.3
     assert r["summary"]["nn_map_avg"] < o["summary"]["nn_map_avg"]
     assert "| oracle |" in table_markdown(result)
+
+
+def test_a_rerun_with_the_same_settings_continues(catalog, tmp_path):
+    config = UnsupervisedConfig(method="ae", n_chunks=len(catalog.vocabulary.attributes), **TINY)
+    train_unsupervised(catalog, tmp_path, config, progress=False, log=lambda _: None)
+    more = dataclasses.replace(config, epochs=2)
+    result = train_unsupervised(catalog, tmp_path, more, progress=False, log=lambda _: None)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    assert (tmp_path / "epoch_02.png").exists()
