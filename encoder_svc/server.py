@@ -30,15 +30,17 @@ def image_decoder(settings: config.EncoderSettings) -> BoundedDecoder:
     return BoundedDecoder(settings.max_image_pixels, settings.max_concurrent_decodes)
 
 
-def services(settings: config.EncoderSettings, encoder: "Encoder", decoder: BoundedDecoder | None = None) -> list[Service]:
-    """EncoderService, decoding with decoder (default: a new one from the settings)."""
+def services(settings: config.EncoderSettings, encoder: "Encoder", decoder: BoundedDecoder | None = None,
+             index: CatalogIndex | None = None) -> list[Service]:
+    """EncoderService, decoding with decoder (default: a new one from the settings); Preview looks SKUs
+    up in index (None: SKU previews are FAILED_PRECONDITION)."""
     return [
         Service.from_descriptor(
             encoder_pb2.DESCRIPTOR,
             "EncoderService",
             encoder_pb2_grpc.add_EncoderServiceServicer_to_server,
             EncoderServicer(encoder, decoder or image_decoder(settings), settings.max_images_per_call,
-                            settings.max_image_bytes),
+                            settings.max_image_bytes, index),
         )
     ]
 
@@ -76,7 +78,7 @@ def main() -> None:
     decoder = image_decoder(settings)
     ingest = IngestThread(settings.kafka, index, encoder, decoder, telemetry, version=version,
                           options=IngestOptions.from_settings(settings)).start()
-    serve_until_signal("encoder_svc", services(settings, encoder, decoder), settings.server, telemetry,
+    serve_until_signal("encoder_svc", services(settings, encoder, decoder, index), settings.server, telemetry,
                        health_check=index.count, before_stop=ingest.stop,
                        components={INGEST_HEALTH_SERVICE: ingest.healthy})
     index.close()

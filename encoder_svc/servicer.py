@@ -1,7 +1,8 @@
-"""EncoderService: images in, per-attribute embeddings and predicted labels out.
+"""EncoderService: images in, per-attribute embeddings and predicted labels out;
+previews of an item with changes (encoder_svc.preview).
 
-Work stops between stages (each image's decode, the encode) once the call's
-deadline passed or the client cancelled.
+Work stops between stages (each image's decode, the encode, the render) once the
+call's deadline passed or the client cancelled.
 """
 
 from __future__ import annotations
@@ -12,16 +13,22 @@ import numpy as np
 from fashionrec.data.images import BoundedDecoder
 from fashionrec.deadlines import check_call
 from fashionrec.errors import FieldViolation, InvalidArgument
+from fashionrec.index import CatalogIndex, Change
 from fashionrec.model.inference import Encoder
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
+from encoder_svc.preview import PreviewRenderer
 
 
 class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):
-    def __init__(self, encoder: Encoder, decode_image: BoundedDecoder, max_images: int, max_image_bytes: int) -> None:
+    def __init__(self, encoder: Encoder, decode_image: BoundedDecoder, max_images: int, max_image_bytes: int,
+                 index: CatalogIndex | None = None) -> None:
+        """index: where Preview looks SKUs up (the one this encoder ingests into); None: SKU previews are
+        FAILED_PRECONDITION."""
         self._encoder = encoder
         self._decode_image = decode_image
         self._max_images = max_images
         self._max_image_bytes = max_image_bytes
+        self._preview = PreviewRenderer(encoder, decode_image, index, max_image_bytes)
 
     def Encode(self, request: encoder_pb2.EncodeRequest, context: grpc.ServicerContext) -> encoder_pb2.EncodeResponse:
         images = self._decode_all(request.images, context)
@@ -41,6 +48,16 @@ class EncoderServicer(encoder_pb2_grpc.EncoderServiceServicer):
                     confidence=float(encoded.confidences[row, position]),
                 )
         return response
+
+    def Preview(self, request: encoder_pb2.PreviewRequest, context: grpc.ServicerContext) -> encoder_pb2.PreviewResponse:
+        changes = [Change(c.attribute, c.value) for c in request.changes]
+        preview = self._preview(request.item, changes, context.time_remaining(),
+                                check=lambda stage: check_call(context, stage))
+        check_call(context, "answering")
+        return encoder_pb2.PreviewResponse(
+            png=preview.png, model_version=preview.model_version,
+            read_back=[encoder_pb2.LabelPrediction(attribute=a, value=v, confidence=c) for a, v, c in preview.read_back],
+        )
 
     def GetModel(self, request: encoder_pb2.GetModelRequest, context: grpc.ServicerContext) -> encoder_pb2.ModelInfo:
         spec = self._encoder.spec

@@ -9,16 +9,17 @@ from fashionrec.grpc_options import encoder_channel
 from fashionrec.serving import Service, Telemetry, serve_until_signal
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
 from retrieval_svc.photos import RemotePhotoEncoder
+from retrieval_svc.preview import PreviewSource, RemotePreview
 from retrieval_svc.servicer import PhotoEncoder, RetrievalServicer
 
 
-def services(index: CatalogIndex, encode_photo: PhotoEncoder) -> list[Service]:
+def services(index: CatalogIndex, encode_photo: PhotoEncoder, preview: PreviewSource | None = None) -> list[Service]:
     return [
         Service.from_descriptor(
             retrieval_pb2.DESCRIPTOR,
             "RetrievalService",
             retrieval_pb2_grpc.add_RetrievalServiceServicer_to_server,
-            RetrievalServicer(index, encode_photo),
+            RetrievalServicer(index, encode_photo, preview),
         )
     ]
 
@@ -32,7 +33,8 @@ def main() -> None:
     serve_until_signal(
         "retrieval_svc",
         services(index, RemotePhotoEncoder(channel, index, default_timeout_s=settings.encoder_timeout_seconds,
-                                              token=settings.encoder_token)),
+                                              token=settings.encoder_token),
+                 RemotePreview(channel, default_timeout_s=settings.encoder_timeout_seconds, token=settings.encoder_token)),
         settings.server,
         telemetry,
         health_check=index.count,

@@ -102,3 +102,25 @@ def stack(catalog: Catalog, model_dir: Path, tmp_path_factory: pytest.TempPathFa
 def channel(stack: Stack) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(stack.grpc_address) as ch:
         yield ch
+
+
+@pytest.fixture(scope="session")
+def preview_model_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test model with a tiny preview decoder of its own (seconds to train), whether or not the
+    model directory ships one: its files linked into a temporary directory beside preview.safetensors."""
+    import torch
+
+    from fashionrec.model.checkpoint import load_model
+    from fashionrec.model.preview_decoder import DecoderConfig
+    from fashionrec.model.preview_training import PREVIEW_FILE, save_preview_decoder, train_preview_decoder
+
+    directory = tmp_path_factory.mktemp("preview-model")
+    for source in model_dir.iterdir():
+        if source.name != PREVIEW_FILE:
+            (directory / source.name).symlink_to(source.resolve())
+    model, spec = load_model(model_dir, "cpu")
+    decoder = train_preview_decoder(model, generate_catalog(48, seed=5, image_size=64), torch.device("cpu"),
+                                    epochs=1, batch_size=32, progress=False, log=lambda line: None,
+                                    config=DecoderConfig(channels=32, min_channels=8, image_size=spec.image_size))
+    save_preview_decoder(decoder, directory)
+    return directory

@@ -96,6 +96,7 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
     import retrieval_svc.server
     from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
     from encoder_svc.photos import LocalPhotoEncoder
+    from encoder_svc.preview import LocalPreview, PreviewRenderer
     from fashionrec.artifact import load_spec
     from fashionrec.embedded import EmbeddedBroker
     from fashionrec.events.kafka import ensure_topics
@@ -134,8 +135,10 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
         encoder = encoder_svc.server.load_encoder(settings, model_dir)
         decode_image = encoder_svc.server.image_decoder(settings)  # one decode budget for the process
         services = [
-            *encoder_svc.server.services(settings, encoder, decode_image),
-            *retrieval_svc.server.services(index, LocalPhotoEncoder(encoder, decode_image)),
+            *encoder_svc.server.services(settings, encoder, decode_image, index),
+            *retrieval_svc.server.services(
+                index, LocalPhotoEncoder(encoder, decode_image),
+                LocalPreview(PreviewRenderer(encoder, decode_image, index, settings.max_image_bytes))),
             *outfit_svc.server.services(index),
         ]
         process = start_service_process(services, server, telemetry, health_check=index.count)

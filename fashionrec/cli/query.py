@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from fashionrec.cli.failures import UsageError
 
@@ -35,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="e.g. color=red; repeat for several")
     manipulate.add_argument("--require-predicted", action="store_true",
                             help="keep only results predicted to have the new values")
+    manipulate.add_argument("--preview", type=Path, default=None, metavar="OUT.png",
+                            help="also write the model's preview of the item with the changes (a PNG)")
 
     similar = kinds.add_parser("similar", help="items like this one in some attributes")
     _add_item(similar)
@@ -105,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
                     changes = [common_pb2.AttributeChange(attribute=a, value=v) for a, v in _pairs(args.change, "--change")]
                     reply = stub.Manipulate(retrieval_pb2.ManipulateRequest(
                         item=item, changes=changes, filters=filters, k=args.k,
-                        require_predicted_target=args.require_predicted), timeout=args.timeout, metadata=metadata)
+                        require_predicted_target=args.require_predicted, include_preview=args.preview is not None),
+                        timeout=args.timeout, metadata=metadata)
                 else:
                     weights = [retrieval_pb2.AttributeWeight(attribute=a, weight=w) for a, w in _weights(args.weight)]
                     reply = stub.SimilarBy(retrieval_pb2.SimilarByRequest(
@@ -118,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {field}: {description}", file=sys.stderr)
             return 1
     print(format_hits(reply))
+    if getattr(args, "preview", None) is not None:
+        args.preview.write_bytes(reply.preview_png)
+        print(f"preview: {args.preview}")
     return 0
 
 

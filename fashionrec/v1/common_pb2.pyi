@@ -76,12 +76,14 @@ class SearchHit(_message.Message):
     def __init__(self, sku: _Optional[str] = ..., score: _Optional[float] = ..., item: _Optional[_Union[Item, _Mapping]] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("hits", "model_version")
+    __slots__ = ("hits", "model_version", "preview_png")
     HITS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_PNG_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
     model_version: str
-    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., model_version: _Optional[str] = ...) -> None: ...
+    preview_png: bytes
+    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., model_version: _Optional[str] = ..., preview_png: _Optional[bytes] = ...) -> None: ...
 
 class ItemRef(_message.Message):
     __slots__ = ("sku", "image")

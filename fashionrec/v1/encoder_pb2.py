@@ -22,31 +22,36 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from fashionrec.v1 import common_pb2 as fashionrec_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x66\x61shionrec/v1/encoder.proto\x12\rfashionrec.v1\"\x1f\n\rEncodeRequest\x12\x0e\n\x06images\x18\x01 \x03(\x0c\"7\n\x12\x41ttributeEmbedding\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\x0e\n\x06vector\x18\x02 \x03(\x02\"G\n\x0fLabelPrediction\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x02\"\xa9\x01\n\tEmbedding\x12\r\n\x05whole\x18\x01 \x03(\x02\x12\x35\n\nattributes\x18\x02 \x03(\x0b\x32!.fashionrec.v1.AttributeEmbedding\x12\x0e\n\x06outfit\x18\x03 \x03(\x02\x12\x33\n\x0bpredictions\x18\x04 \x03(\x0b\x32\x1e.fashionrec.v1.LabelPrediction\x12\x11\n\tlog_probs\x18\x05 \x03(\x02\"U\n\x0e\x45ncodeResponse\x12,\n\nembeddings\x18\x01 \x03(\x0b\x32\x18.fashionrec.v1.Embedding\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"\x11\n\x0fGetModelRequest\")\n\tAttribute\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xa2\x01\n\tModelInfo\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12,\n\nattributes\x18\x02 \x03(\x0b\x32\x18.fashionrec.v1.Attribute\x12\x15\n\rattribute_dim\x18\x03 \x01(\x05\x12\x11\n\twhole_dim\x18\x04 \x01(\x05\x12\x12\n\noutfit_dim\x18\x05 \x01(\x05\x12\x12\n\nimage_size\x18\x06 \x01(\x05\x32\x9d\x01\n\x0e\x45ncoderService\x12\x45\n\x06\x45ncode\x12\x1c.fashionrec.v1.EncodeRequest\x1a\x1d.fashionrec.v1.EncodeResponse\x12\x44\n\x08GetModel\x12\x1e.fashionrec.v1.GetModelRequest\x1a\x18.fashionrec.v1.ModelInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x66\x61shionrec/v1/encoder.proto\x12\rfashionrec.v1\x1a\x1a\x66\x61shionrec/v1/common.proto\"\x1f\n\rEncodeRequest\x12\x0e\n\x06images\x18\x01 \x03(\x0c\"7\n\x12\x41ttributeEmbedding\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\x0e\n\x06vector\x18\x02 \x03(\x02\"G\n\x0fLabelPrediction\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x02\"\xa9\x01\n\tEmbedding\x12\r\n\x05whole\x18\x01 \x03(\x02\x12\x35\n\nattributes\x18\x02 \x03(\x0b\x32!.fashionrec.v1.AttributeEmbedding\x12\x0e\n\x06outfit\x18\x03 \x03(\x02\x12\x33\n\x0bpredictions\x18\x04 \x03(\x0b\x32\x1e.fashionrec.v1.LabelPrediction\x12\x11\n\tlog_probs\x18\x05 \x03(\x02\"U\n\x0e\x45ncodeResponse\x12,\n\nembeddings\x18\x01 \x03(\x0b\x32\x18.fashionrec.v1.Embedding\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"\x11\n\x0fGetModelRequest\")\n\tAttribute\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xa2\x01\n\tModelInfo\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12,\n\nattributes\x18\x02 \x03(\x0b\x32\x18.fashionrec.v1.Attribute\x12\x15\n\rattribute_dim\x18\x03 \x01(\x05\x12\x11\n\twhole_dim\x18\x04 \x01(\x05\x12\x12\n\noutfit_dim\x18\x05 \x01(\x05\x12\x12\n\nimage_size\x18\x06 \x01(\x05\"g\n\x0ePreviewRequest\x12$\n\x04item\x18\x01 \x01(\x0b\x32\x16.fashionrec.v1.ItemRef\x12/\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1e.fashionrec.v1.AttributeChange\"h\n\x0fPreviewResponse\x12\x0b\n\x03png\x18\x01 \x01(\x0c\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x31\n\tread_back\x18\x03 \x03(\x0b\x32\x1e.fashionrec.v1.LabelPrediction2\xe7\x01\n\x0e\x45ncoderService\x12\x45\n\x06\x45ncode\x12\x1c.fashionrec.v1.EncodeRequest\x1a\x1d.fashionrec.v1.EncodeResponse\x12\x44\n\x08GetModel\x12\x1e.fashionrec.v1.GetModelRequest\x1a\x18.fashionrec.v1.ModelInfo\x12H\n\x07Preview\x12\x1d.fashionrec.v1.PreviewRequest\x1a\x1e.fashionrec.v1.PreviewResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fashionrec.v1.encoder_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENCODEREQUEST']._serialized_start=46
-  _globals['_ENCODEREQUEST']._serialized_end=77
-  _globals['_ATTRIBUTEEMBEDDING']._serialized_start=79
-  _globals['_ATTRIBUTEEMBEDDING']._serialized_end=134
-  _globals['_LABELPREDICTION']._serialized_start=136
-  _globals['_LABELPREDICTION']._serialized_end=207
-  _globals['_EMBEDDING']._serialized_start=210
-  _globals['_EMBEDDING']._serialized_end=379
-  _globals['_ENCODERESPONSE']._serialized_start=381
-  _globals['_ENCODERESPONSE']._serialized_end=466
-  _globals['_GETMODELREQUEST']._serialized_start=468
-  _globals['_GETMODELREQUEST']._serialized_end=485
-  _globals['_ATTRIBUTE']._serialized_start=487
-  _globals['_ATTRIBUTE']._serialized_end=528
-  _globals['_MODELINFO']._serialized_start=531
-  _globals['_MODELINFO']._serialized_end=693
-  _globals['_ENCODERSERVICE']._serialized_start=696
-  _globals['_ENCODERSERVICE']._serialized_end=853
+  _globals['_ENCODEREQUEST']._serialized_start=74
+  _globals['_ENCODEREQUEST']._serialized_end=105
+  _globals['_ATTRIBUTEEMBEDDING']._serialized_start=107
+  _globals['_ATTRIBUTEEMBEDDING']._serialized_end=162
+  _globals['_LABELPREDICTION']._serialized_start=164
+  _globals['_LABELPREDICTION']._serialized_end=235
+  _globals['_EMBEDDING']._serialized_start=238
+  _globals['_EMBEDDING']._serialized_end=407
+  _globals['_ENCODERESPONSE']._serialized_start=409
+  _globals['_ENCODERESPONSE']._serialized_end=494
+  _globals['_GETMODELREQUEST']._serialized_start=496
+  _globals['_GETMODELREQUEST']._serialized_end=513
+  _globals['_ATTRIBUTE']._serialized_start=515
+  _globals['_ATTRIBUTE']._serialized_end=556
+  _globals['_MODELINFO']._serialized_start=559
+  _globals['_MODELINFO']._serialized_end=721
+  _globals['_PREVIEWREQUEST']._serialized_start=723
+  _globals['_PREVIEWREQUEST']._serialized_end=826
+  _globals['_PREVIEWRESPONSE']._serialized_start=828
+  _globals['_PREVIEWRESPONSE']._serialized_end=932
+  _globals['_ENCODERSERVICE']._serialized_start=935
+  _globals['_ENCODERSERVICE']._serialized_end=1166
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,4 @@
+from fashionrec.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -79,3 +80,21 @@ class ModelInfo(_message.Message):
     outfit_dim: int
     image_size: int
     def __init__(self, model_version: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[Attribute, _Mapping]]] = ..., attribute_dim: _Optional[int] = ..., whole_dim: _Optional[int] = ..., outfit_dim: _Optional[int] = ..., image_size: _Optional[int] = ...) -> None: ...
+
+class PreviewRequest(_message.Message):
+    __slots__ = ("item", "changes")
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    item: _common_pb2.ItemRef
+    changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.AttributeChange]
+    def __init__(self, item: _Optional[_Union[_common_pb2.ItemRef, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.AttributeChange, _Mapping]]] = ...) -> None: ...
+
+class PreviewResponse(_message.Message):
+    __slots__ = ("png", "model_version", "read_back")
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    READ_BACK_FIELD_NUMBER: _ClassVar[int]
+    png: bytes
+    model_version: str
+    read_back: _containers.RepeatedCompositeFieldContainer[LabelPrediction]
+    def __init__(self, png: _Optional[bytes] = ..., model_version: _Optional[str] = ..., read_back: _Optional[_Iterable[_Union[LabelPrediction, _Mapping]]] = ...) -> None: ...

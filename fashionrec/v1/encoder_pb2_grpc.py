@@ -46,6 +46,11 @@ class EncoderServiceStub:
                 request_serializer=fashionrec_dot_v1_dot_encoder__pb2.GetModelRequest.SerializeToString,
                 response_deserializer=fashionrec_dot_v1_dot_encoder__pb2.ModelInfo.FromString,
                 _registered_method=True)
+        self.Preview = channel.unary_unary(
+                '/fashionrec.v1.EncoderService/Preview',
+                request_serializer=fashionrec_dot_v1_dot_encoder__pb2.PreviewRequest.SerializeToString,
+                response_deserializer=fashionrec_dot_v1_dot_encoder__pb2.PreviewResponse.FromString,
+                _registered_method=True)
 
 
 class EncoderServiceServicer:
@@ -65,6 +70,14 @@ class EncoderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Preview(self, request, context):
+        """"Show me this item with these changes": the image the model's preview decoder renders
+        from the manipulated representation r' = r + M·i (the query Manipulate searches with).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EncoderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +90,11 @@ def add_EncoderServiceServicer_to_server(servicer, server):
                     servicer.GetModel,
                     request_deserializer=fashionrec_dot_v1_dot_encoder__pb2.GetModelRequest.FromString,
                     response_serializer=fashionrec_dot_v1_dot_encoder__pb2.ModelInfo.SerializeToString,
+            ),
+            'Preview': grpc.unary_unary_rpc_method_handler(
+                    servicer.Preview,
+                    request_deserializer=fashionrec_dot_v1_dot_encoder__pb2.PreviewRequest.FromString,
+                    response_serializer=fashionrec_dot_v1_dot_encoder__pb2.PreviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +153,33 @@ class EncoderService:
             '/fashionrec.v1.EncoderService/GetModel',
             fashionrec_dot_v1_dot_encoder__pb2.GetModelRequest.SerializeToString,
             fashionrec_dot_v1_dot_encoder__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Preview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fashionrec.v1.EncoderService/Preview',
+            fashionrec_dot_v1_dot_encoder__pb2.PreviewRequest.SerializeToString,
+            fashionrec_dot_v1_dot_encoder__pb2.PreviewResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from fashionrec.v1 import common_pb2 as fashionrec_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x66\x61shionrec/v1/retrieval.proto\x12\rfashionrec.v1\x1a\x1a\x66\x61shionrec/v1/common.proto\"\xc0\x01\n\x11ManipulateRequest\x12$\n\x04item\x18\x01 \x01(\x0b\x32\x16.fashionrec.v1.ItemRef\x12/\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1e.fashionrec.v1.AttributeChange\x12\'\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x16.fashionrec.v1.Filters\x12\t\n\x01k\x18\x04 \x01(\x05\x12 \n\x18require_predicted_target\x18\x05 \x01(\x08\"4\n\x0f\x41ttributeWeight\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x02\"\x9d\x01\n\x10SimilarByRequest\x12$\n\x04item\x18\x01 \x01(\x0b\x32\x16.fashionrec.v1.ItemRef\x12/\n\x07weights\x18\x02 \x03(\x0b\x32\x1e.fashionrec.v1.AttributeWeight\x12\'\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x16.fashionrec.v1.Filters\x12\t\n\x01k\x18\x04 \x01(\x05\x32\xae\x01\n\x10RetrievalService\x12M\n\nManipulate\x12 .fashionrec.v1.ManipulateRequest\x1a\x1d.fashionrec.v1.SearchResponse\x12K\n\tSimilarBy\x12\x1f.fashionrec.v1.SimilarByRequest\x1a\x1d.fashionrec.v1.SearchResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x66\x61shionrec/v1/retrieval.proto\x12\rfashionrec.v1\x1a\x1a\x66\x61shionrec/v1/common.proto\"\xd9\x01\n\x11ManipulateRequest\x12$\n\x04item\x18\x01 \x01(\x0b\x32\x16.fashionrec.v1.ItemRef\x12/\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1e.fashionrec.v1.AttributeChange\x12\'\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x16.fashionrec.v1.Filters\x12\t\n\x01k\x18\x04 \x01(\x05\x12 \n\x18require_predicted_target\x18\x05 \x01(\x08\x12\x17\n\x0finclude_preview\x18\x06 \x01(\x08\"4\n\x0f\x41ttributeWeight\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x02\"\x9d\x01\n\x10SimilarByRequest\x12$\n\x04item\x18\x01 \x01(\x0b\x32\x16.fashionrec.v1.ItemRef\x12/\n\x07weights\x18\x02 \x03(\x0b\x32\x1e.fashionrec.v1.AttributeWeight\x12\'\n\x07\x66ilters\x18\x03 \x01(\x0b\x32\x16.fashionrec.v1.Filters\x12\t\n\x01k\x18\x04 \x01(\x05\x32\xae\x01\n\x10RetrievalService\x12M\n\nManipulate\x12 .fashionrec.v1.ManipulateRequest\x1a\x1d.fashionrec.v1.SearchResponse\x12K\n\tSimilarBy\x12\x1f.fashionrec.v1.SimilarByRequest\x1a\x1d.fashionrec.v1.SearchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,11 +33,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fashionrec.v1.retrieval_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MANIPULATEREQUEST']._serialized_start=77
-  _globals['_MANIPULATEREQUEST']._serialized_end=269
-  _globals['_ATTRIBUTEWEIGHT']._serialized_start=271
-  _globals['_ATTRIBUTEWEIGHT']._serialized_end=323
-  _globals['_SIMILARBYREQUEST']._serialized_start=326
-  _globals['_SIMILARBYREQUEST']._serialized_end=483
-  _globals['_RETRIEVALSERVICE']._serialized_start=486
-  _globals['_RETRIEVALSERVICE']._serialized_end=660
+  _globals['_MANIPULATEREQUEST']._serialized_end=294
+  _globals['_ATTRIBUTEWEIGHT']._serialized_start=296
+  _globals['_ATTRIBUTEWEIGHT']._serialized_end=348
+  _globals['_SIMILARBYREQUEST']._serialized_start=351
+  _globals['_SIMILARBYREQUEST']._serialized_end=508
+  _globals['_RETRIEVALSERVICE']._serialized_start=511
+  _globals['_RETRIEVALSERVICE']._serialized_end=685
 # @@protoc_insertion_point(module_scope)

@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ManipulateRequest(_message.Message):
-    __slots__ = ("item", "changes", "filters", "k", "require_predicted_target")
+    __slots__ = ("item", "changes", "filters", "k", "require_predicted_target", "include_preview")
     ITEM_FIELD_NUMBER: _ClassVar[int]
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     FILTERS_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_PREDICTED_TARGET_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_PREVIEW_FIELD_NUMBER: _ClassVar[int]
     item: _common_pb2.ItemRef
     changes: _containers.RepeatedCompositeFieldContainer[_common_pb2.AttributeChange]
     filters: _common_pb2.Filters
     k: int
     require_predicted_target: bool
-    def __init__(self, item: _Optional[_Union[_common_pb2.ItemRef, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.AttributeChange, _Mapping]]] = ..., filters: _Optional[_Union[_common_pb2.Filters, _Mapping]] = ..., k: _Optional[int] = ..., require_predicted_target: _Optional[bool] = ...) -> None: ...
+    include_preview: bool
+    def __init__(self, item: _Optional[_Union[_common_pb2.ItemRef, _Mapping]] = ..., changes: _Optional[_Iterable[_Union[_common_pb2.AttributeChange, _Mapping]]] = ..., filters: _Optional[_Union[_common_pb2.Filters, _Mapping]] = ..., k: _Optional[int] = ..., require_predicted_target: _Optional[bool] = ..., include_preview: _Optional[bool] = ...) -> None: ...
 
 class AttributeWeight(_message.Message):
     __slots__ = ("attribute", "weight")

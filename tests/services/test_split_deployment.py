@@ -87,7 +87,8 @@ def _common_env(model_dir: Path, qdrant: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def split(broker, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Service]]:
+def split(broker, preview_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, Service]]:
+    model_dir = preview_model_dir  # the test model with a preview decoder (Manipulate's include_preview)
     base = tmp_path_factory.mktemp("split")
     settings = KafkaSettings(bootstrap_servers=broker.bootstrap_servers, catalog_topic="split-catalog",
                              dead_letter_topic="split-catalog.dlq", consumer_group="split-group",
@@ -147,6 +148,41 @@ def test_a_photo_query_with_the_callers_token_is_served_across_processes(split) 
             stub.Manipulate(bad, metadata=AUTH, timeout=30)
         assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # the encoder's status, faithfully
         assert [f for f, _ in field_violations(invalid.value)] == ["item.image"]
+
+
+def test_manipulate_with_include_preview_across_processes(split) -> None:
+    """Retrieval asks the encoder process for the preview on its channel, forwarding the caller's token."""
+    encoder, retrieval = split
+    sku = generate_catalog(40, seed=21, image_size=64).items[0].sku
+    change = common_pb2.AttributeChange(attribute="color", value="red")
+    request = retrieval_pb2.ManipulateRequest(item=common_pb2.ItemRef(sku=sku), changes=[change], k=3,
+                                              include_preview=True)
+    with grpc.insecure_channel(encoder.address) as channel:  # the encoder's own index is fed by its ingest
+        stub = encoder_pb2_grpc.EncoderServiceStub(channel)
+
+        def indexed() -> bool:
+            try:
+                stub.Preview(encoder_pb2.PreviewRequest(item=common_pb2.ItemRef(sku=sku)), metadata=AUTH, timeout=30)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                return False
+            return True
+
+        wait_for(indexed, what="the encoder to index the SKU", timeout_s=120)
+    with grpc.insecure_channel(retrieval.address) as channel:
+        stub = retrieval_pb2_grpc.RetrievalServiceStub(channel)
+        response = stub.Manipulate(request, metadata=AUTH, timeout=30)
+        assert len(response.hits) == 3
+        assert response.preview_png.startswith(b"\x89PNG")
+        photo = retrieval_pb2.ManipulateRequest(item=common_pb2.ItemRef(image=_photo()), changes=[change], k=3,
+                                                include_preview=True)
+        assert stub.Manipulate(photo, metadata=AUTH, timeout=30).preview_png.startswith(b"\x89PNG")
+        unknown = retrieval_pb2.ManipulateRequest(item=common_pb2.ItemRef(sku="NO-SUCH-SKU"), changes=[change],
+                                                  k=3, include_preview=True)
+        with pytest.raises(grpc.RpcError) as missing:
+            stub.Manipulate(unknown, metadata=AUTH, timeout=30)
+        assert missing.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_concurrent_photo_bombs_are_refused_before_decode_and_memory_stays_bounded(split) -> None:
