@@ -20,7 +20,7 @@ import grpc
 
 from fashionrec.config import RetrievalSettings, ServerSettings
 
-__all__ = ["encoder_channel", "encoder_service_config", "server_options"]
+__all__ = ["encoder_channel", "encoder_service_config", "intercept_channel", "server_options"]
 
 # Clients may ping this often without being told "too many pings" (GOAWAY ENHANCE_YOUR_CALM).
 _MIN_CLIENT_PING_INTERVAL_MS = 10_000
@@ -78,13 +78,14 @@ def encoder_service_config(settings: RetrievalSettings) -> dict[str, Any]:
     return config
 
 
-def encoder_channel(settings: RetrievalSettings,
-                    interceptors: tuple[grpc.UnaryUnaryClientInterceptor, ...] = ()) -> grpc.Channel:
+def encoder_channel(settings: RetrievalSettings, interceptors: tuple[Any, ...] = ()) -> grpc.Channel:
     """The retrieval service's channel to EncoderService.
 
     Args:
         settings: encoder_address, retry attempts, keepalive, message size.
-        interceptors: client interceptors (tracing) wrapped around the channel.
+        interceptors: client interceptors wrapped around the channel, the first outermost: grpc's own
+            (grpc.UnaryUnaryClientInterceptor, ...) or OpenTelemetry's (Telemetry.client_interceptor(),
+            a grpcext interceptor, which grpc.intercept_channel refuses with TypeError).
 
     Returns:
         An insecure channel (the cluster network is trusted; see deploy/README.md).
@@ -98,4 +99,20 @@ def encoder_channel(settings: RetrievalSettings,
         ("grpc.max_send_message_length", settings.server.max_message_bytes),
     ]
     channel = grpc.insecure_channel(settings.encoder_address, options=options)
-    return grpc.intercept_channel(channel, *interceptors) if interceptors else channel
+    return intercept_channel(channel, *interceptors)
+
+
+def intercept_channel(channel: grpc.Channel, *interceptors: Any) -> grpc.Channel:
+    """channel behind interceptors, the first outermost, whichever API each one implements.
+
+    OpenTelemetry's client interceptor implements its own grpcext API, not grpc's client interceptor
+    classes: it goes through opentelemetry.instrumentation.grpc.grpcext.intercept_channel.
+    """
+    from opentelemetry.instrumentation.grpc import grpcext
+
+    for interceptor in reversed(interceptors):  # wrap the innermost first
+        if isinstance(interceptor, (grpcext.UnaryClientInterceptor, grpcext.StreamClientInterceptor)):
+            channel = grpcext.intercept_channel(channel, interceptor)
+        else:
+            channel = grpc.intercept_channel(channel, interceptor)
+    return channel

@@ -168,8 +168,11 @@ class Telemetry:
         return [server_interceptor(tracer_provider=self.provider, filter_=filters.negate(untraced)),
                 self.interceptor(settings)]
 
-    def client_interceptor(self) -> grpc.UnaryUnaryClientInterceptor:
-        """OpenTelemetry's gRPC client instrumentation: a client span, and its context sent along."""
+    def client_interceptor(self) -> Any:
+        """OpenTelemetry's gRPC client instrumentation: a client span, and its context sent along.
+
+        A grpcext interceptor (not a grpc.UnaryUnaryClientInterceptor): wrap a channel with
+        fashionrec.grpc_options.intercept_channel, not grpc.intercept_channel (TypeError)."""
         from opentelemetry.instrumentation.grpc import client_interceptor
 
         return client_interceptor(tracer_provider=self.provider)
