@@ -48,8 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="comma-separated steps to run: train, tune, preview (default: all three)")
     parser.add_argument("--tune-on", type=Path, default=None, metavar="DIR",
                         help="validation catalog for choosing β and w (default: the --data catalog's val split)")
-    parser.add_argument("--preview-epochs", type=int, default=8, help="epochs of the preview decoder (default 8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    parser.add_argument("--preview-epochs", type=int, default=8, help="epochs of the preview decoder")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     parser.add_argument("--version", default=None, help="model version (default: directory name + weight hash)")
     parser.add_argument("--fresh", action="store_true", help="ignore a saved training state")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -91,7 +91,7 @@ def test_every_subcommand_has_a_description_an_example_and_its_defaults() -> Non
         assert sub.description, sub.prog
         assert "example:\n  " in text and f"{sub.prog} " in text.split("example:")[1], sub.prog
     train = subprocess.run([sys.executable, "-m", "fashionrec", "train", "--help"], capture_output=True, text=True)
-    assert "--seed SEED           (default: 0)" in train.stdout
+    assert "--seed SEED           seed of every random choice (default: 0)" in train.stdout  # 0 is shown
 
 
 def test_dev_from_another_directory_finds_the_shipped_model_and_keeps_state_in_the_state_dir(
