@@ -1,5 +1,6 @@
 """A real Prometheus scrapes the embedded stack (`fashionrec dev`, the shipped model) while a
-test client sends real traffic: every dashboard query and every recording rule returns data.
+test client sends real traffic: every dashboard query and every recording rule returns data, and
+what /metrics serves passes `promtool check metrics` (the exposition format and naming lint).
 
 The alert expressions need their conditions to hold (slow calls, server errors, a
 target down, growing lag); test_live_prometheus.py drives those with a stand-in
@@ -10,7 +11,9 @@ process, so each service's job scrapes the same /metrics endpoint here.
 from __future__ import annotations
 
 import math
+import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import grpc
@@ -21,12 +24,12 @@ from fashionrec.cli.dev import Stack
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import encode_png
 from fashionrec.events import kafka
-from fashionrec.events.publish import patch_event, publish
+from fashionrec.events.publish import catalog_items, patch_event, publish, upsert_event
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, outfit_pb2, outfit_pb2_grpc
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
 from tests.deploy.conftest import TRAFFIC_S, scrape_config_for
 from tests.deploy.deploy_files import Expression, dashboard_expressions, rule_expressions
-from tests.deploy.prometheus_process import PROMETHEUS_DIR, PrometheusServer
+from tests.deploy.prometheus_process import PROMETHEUS_DIR, PrometheusServer, find_binary
 
 
 def _fashionrec_jobs() -> list[str]:
@@ -35,7 +38,9 @@ def _fashionrec_jobs() -> list[str]:
 
 
 def _drive(stack: Stack, catalog: Catalog, seconds: float) -> None:
-    """Queries of every kind (and some bad ones), plus catalog patches and a poison event."""
+    """Queries of every kind (and some bad ones), plus catalog patches, re-published items (so the
+    ingest worker decodes and encodes images while Prometheus scrapes: the encoder panels) and a
+    poison event."""
     producer = kafka.producer(stack.kafka)
     producer.send(stack.kafka.catalog_topic, key=b"poison", value=b"\x00not an event").get(timeout=10)
     outfit = catalog.outfits[0]
@@ -61,6 +66,9 @@ def _drive(stack: Stack, catalog: Catalog, seconds: float) -> None:
                 retrieval.Manipulate(retrieval_pb2.ManipulateRequest(item=common_pb2.ItemRef(sku="missing"), k=1,
                                      changes=[common_pb2.AttributeChange(attribute="color", value="red")]), timeout=10)
             publish(producer, stack.kafka.catalog_topic, [patch_event(sku, time.time(), price=10.0 + n)])
+            if n % 4 == 0:  # the item as the catalog has it (same image and fields), published anew
+                [item] = catalog_items(catalog, [(n + 1) % len(catalog)])
+                publish(producer, stack.kafka.catalog_topic, [upsert_event(item, time.time())])
             n += 1
             time.sleep(0.05)
     producer.close()
@@ -91,3 +99,17 @@ def test_expression_returns_data_on_the_embedded_stack(prometheus_on_stack: Prom
     result = prometheus_on_stack.query(expression.promql)
     assert result, f"no data for {expression.promql}"
     assert any(not math.isnan(float(s["value"][1])) for s in result), f"only NaN for {expression.promql}"
+
+
+def test_scraped_metrics_pass_promtool_check_metrics(prometheus_on_stack: PrometheusServer, stack: Stack) -> None:
+    """What Prometheus scraped, after the traffic: every family of every service, in the
+    exposition format promtool lints (names, units, _total counters, help texts)."""
+    with urllib.request.urlopen(stack.metrics_url, timeout=10) as response:
+        exposition = response.read()
+    for family in ("grpc_server_handled_total", "grpc_server_handling_seconds_bucket", "fashionrec_build_info",
+                   "fashionrec_encoder_images_total", "fashionrec_ingest_stage_seconds_bucket", "process_cpu_seconds"):
+        assert family.encode() in exposition, family
+    done = subprocess.run([find_binary("promtool"), "check", "metrics"], input=exposition, capture_output=True,
+                          timeout=60)
+    assert done.returncode == 0 and not done.stdout.strip() and not done.stderr.strip(), (
+        f"promtool check metrics:\n{done.stdout.decode()}{done.stderr.decode()}")
