@@ -2,9 +2,10 @@
 
 Starts the stack with the shipped model, publishes a synthetic catalog through
 Kafka, waits until it is indexed, runs one query of each kind over gRPC, and
-writes `demo-output/` with one picture per query (the query image and the
-change asked, then the results with their scores). Then serves until Ctrl-C
-(`--once`: exits after the queries).
+writes `demo-output/` with one picture per query (the query, for Manipulate the
+model's preview of the change, then the results captioned with the attributes
+that matter and marked against what was asked, a tally and a legend; see
+fashionrec.demo). Then serves until Ctrl-C (`--once`: exits after the queries).
 """
 
 from __future__ import annotations
