@@ -57,7 +57,7 @@ class PreviewRenderer:
         self._decode_image = decode_image
         self._index = index
         self._max_image_bytes = max_image_bytes
-        self._memory = encoder.model.memory.weight.detach().float().cpu().numpy()  # M: (n·d, S)
+        self._memory: np.ndarray | None = None  # M: (n·d, S), read from the model on first use
 
     @property
     def model_version(self) -> str:
@@ -81,6 +81,8 @@ class PreviewRenderer:
         whole, current_value = self._representation(item, timeout_s, check)
         i = indicator(spec, changes, current_value) if changes else np.zeros(spec.vocabulary.total_values,
                                                                               np.float32)
+        if self._memory is None:
+            self._memory = self._encoder.model.memory.weight.detach().float().cpu().numpy()
         moved = (whole + self._memory @ i).astype(np.float32)
         check("rendering")
         [image] = self._encoder.render(moved[None])
