@@ -13,6 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="β-VAE: KL weight (default 4); β-TCVAE: total-correlation weight (default 6)")
     group.add_argument("--minutes", type=float, default=None,
                        help="stop after the epoch that passes this many minutes (default 4; mixing 7)")
+    group.add_argument("--adversarial-weight", type=float, default=1.0,
+                       help="mixing: weight of the adversarial loss (0: MIX + C, no discriminator)")
     group.add_argument("--label-fraction", type=float, default=1.0,
                        help="share of the training items whose labels give the prototypes M and the "
                             "probe classifiers of the exported artifact (default 1.0; 0: no labels)")
@@ -29,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
                                 beta=args.beta if args.beta is not None else DEFAULT_BETA[args.method],
                                 max_seconds=60 * (args.minutes if args.minutes is not None
                                                   else (7.0 if args.method == "mixing" else 4.0)))
+    config = dataclasses.replace(config, adversarial_weight=args.adversarial_weight)
     if args.epochs:
         config = dataclasses.replace(config, epochs=args.epochs)
     if args.image_size:

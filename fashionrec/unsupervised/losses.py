@@ -112,19 +112,22 @@ def mix(f1: torch.Tensor, f2: torch.Tensor, mask: torch.Tensor, n_chunks: int) -
 
 def mixing_losses(x1: torch.Tensor, x2: torch.Tensor, rec1: torch.Tensor, unmix1: torch.Tensor,
                   unmix2: torch.Tensor, class_logits: torch.Tensor, mask: torch.Tensor,
-                  fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+                  fake_logits: torch.Tensor | None, adversarial_weight: float = 1.0,
+                  classifier_weight: float = 1.0) -> dict[str, torch.Tensor]:
     """The encoder/decoder/classifier side of the mixing autoencoder's objective.
 
     rec1 = Dec(f1); unmix1, unmix2 = the images decoded after unmixing (targets x1, x2);
     class_logits (B, n) = the chunk classifier on (x1, x2, x3), target mask (1 = from x2);
     fake_logits (B,) = the discriminator on x3 (non-saturating generator loss).
-    Reconstruction terms are mean squared errors per pixel.
+    Reconstruction terms are mean squared errors per pixel. adversarial_weight = 0 (and
+    fake_logits None) is the notes' "MIX + C" variant.
     """
     rec = F.mse_loss(rec1, x1)
     mix_rec = F.mse_loss(unmix1, x1) + F.mse_loss(unmix2, x2)
     classifier = F.binary_cross_entropy_with_logits(class_logits, mask.float())
-    generator = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-    loss = 10.0 * (rec + mix_rec) + 1.0 * generator + 1.0 * classifier
+    generator = (F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+                 if fake_logits is not None else torch.zeros((), device=x1.device))
+    loss = 10.0 * (rec + mix_rec) + adversarial_weight * generator + classifier_weight * classifier
     return {"loss": loss, "rec": rec, "mix_rec": mix_rec, "classifier": classifier, "generator": generator}
 
 

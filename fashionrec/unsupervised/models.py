@@ -35,6 +35,8 @@ class UnsupervisedConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     discriminator_learning_rate: float = 2e-4
+    # Mixing: weight of the adversarial (generator) loss; 0 = "MIX + C", no discriminator.
+    adversarial_weight: float = 1.0
     seed: int = 0
     threads: int = 1
 

@@ -75,7 +75,7 @@ def _step(model: UnsupervisedModel, x_uint8: torch.Tensor, opt: torch.optim.Opti
     opt.zero_grad(set_to_none=True)
     out["loss"].backward()
     opt.step()
-    if cfg.method == "mixing" and opt_d is not None:
+    if cfg.method == "mixing" and opt_d is not None and cfg.adversarial_weight > 0:
         opt_d.zero_grad(set_to_none=True)
         d_loss = losses.discriminator_loss(model.discriminator(target), model.discriminator(out["x3"].detach()))
         d_loss.backward()
@@ -98,8 +98,9 @@ def _mixing_forward(model: UnsupervisedModel, x: torch.Tensor, x1: torch.Tensor,
     rec1, x3 = decoded[:b], decoded[b:]
     f3, _ = model.encoder(normalise_unit(x3))
     unmixed = model.decoder(torch.cat([losses.mix(f3, f1, mask, n), losses.mix(f2, f3, mask, n)]))
+    adversarial = model.config.adversarial_weight
     out = losses.mixing_losses(x1, x2, rec1, unmixed[:b], unmixed[b:], model.classifier(x1, x2, x3), mask,
-                               model.discriminator(x3))
+                               model.discriminator(x3) if adversarial > 0 else None, adversarial)
     out.update(x3=x3, x2=x2)
     return out
 

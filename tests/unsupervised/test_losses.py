@@ -113,3 +113,12 @@ def test_mixing_losses_on_a_hand_built_batch():
 def test_discriminator_loss():
     assert losses.discriminator_loss(torch.zeros(3), torch.zeros(3)).item() == pytest.approx(2 * math.log(2))
     assert losses.discriminator_loss(torch.full((3,), 30.0), torch.full((3,), -30.0)).item() < 1e-9
+
+
+def test_mix_plus_c_leaves_the_adversarial_term_out():
+    x1, x2 = torch.zeros(2, 1, 1, 2), torch.ones(2, 1, 1, 2)
+    mask = torch.tensor([[1, 0], [0, 1]])
+    out = losses.mixing_losses(x1, x2, x1.clone(), x1.clone(), x2.clone(), torch.zeros(2, 2), mask, None,
+                               adversarial_weight=0.0)
+    assert out["generator"].item() == 0.0
+    assert out["loss"].item() == pytest.approx(math.log(2))
