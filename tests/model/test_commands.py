@@ -17,9 +17,9 @@ def test_train_then_eval_from_the_command_line(tmp_path, tiny_catalog, capsys):
     report_path = tmp_path / "eval.json"
     assert main(["eval", "--model", str(model), "--data", str(data), "--json", str(report_path)]) == 0
     printed = capsys.readouterr().out
-    assert "manipulation single hit@30" in printed and "outfit fitb" in printed
+    assert "1-attr h@30" in printed and "FITB" in printed
     report = json.loads(report_path.read_text())
-    assert report["model_version"] == "cli-test" and report["split"] == "test"
+    assert report["model_version"] == "cli-test" and report["gallery"] == "all"
 
 
 def test_outfit_flags_reach_the_training_config():
