@@ -99,7 +99,9 @@ def test_attribute_vectors_mix_chunk_cosine_and_posterior_overlap(artifact: Mode
     pa, pb = np.exp(a.log_probs[offset:offset + size]), np.exp(b.log_probs[offset:offset + size])
     pa, pb = pa / pa.sum(), pb / pb.sum()
     expected = (1 - w) * ra @ rb / np.linalg.norm(ra) / np.linalg.norm(rb) + w * np.sqrt(pa * pb).sum()
-    assert va @ vb == pytest.approx(expected, rel=1e-5)
+    # abs: float32 rounding (about 1e-7 at unit scale) when cosine and overlap nearly cancel; every
+    # seed of the strategy is within 5.1e-8 (66 of them outside rel=1e-5 alone, e.g. seed 932).
+    assert va @ vb == pytest.approx(expected, rel=1e-5, abs=1e-7)
 
 
 def test_the_outfit_query_scores_by_the_mean_bilinear_form(artifact: ModelArtifact) -> None:
