@@ -27,10 +27,8 @@ import numpy as np
 import torch
 
 from fashionrec.data import open_dataset
-from fashionrec.unsupervised.evaluation import evaluate_unsupervised, leakage_markdown, table_markdown
+from fashionrec.unsupervised.evaluation import evaluate_unsupervised, latents_of, leakage_markdown, table_markdown
 from fashionrec.unsupervised.fewlabel import PLACEMENTS, few_label_prototypes, labelled_subset, manipulation_hits
-from fashionrec.unsupervised.models import UnsupervisedConfig, UnsupervisedModel
-from fashionrec.unsupervised.training import encode_latents, load_unsupervised
 
 
 def _cache_path(cache: Path, model: str, catalog: Path, rows: np.ndarray) -> Path:
@@ -49,17 +47,7 @@ def latents_for(name: str, source: str | None, catalog, catalog_dir: Path, rows:
     if path.exists():
         return np.load(path)
     started = time.monotonic()
-    images = catalog.images[rows]
-    if name == "adde":
-        from fashionrec.model.inference import Encoder
-        encoder = Encoder.load(source, batch_size=256)
-        z = np.concatenate([encoder.encode(images[s:s + 1024]).attributes for s in range(0, len(images), 1024)])
-    elif source is None:
-        torch.manual_seed(0)
-        z = encode_latents(UnsupervisedModel(UnsupervisedConfig(n_chunks=len(catalog.vocabulary.attributes))),
-                           images)
-    else:
-        z = encode_latents(load_unsupervised(Path(source)), images)
+    z = latents_of(source, catalog.images[rows], len(catalog.vocabulary.attributes))
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, z)
     print(f"encoded {len(rows)} items for {name} in {time.monotonic() - started:.0f} s", flush=True)

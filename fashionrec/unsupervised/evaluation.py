@@ -171,3 +171,26 @@ def leakage_markdown(result: Mapping[str, object], method: str) -> str:
     for c in range(n_chunks):
         lines.append(f"| {c} | " + " | ".join(f"{r['probe_matrix'][a][c]:.2f}" for a in names) + " |")
     return "\n".join(lines) + "\n"
+
+
+def latents_of(model_dir, images: np.ndarray, n_attributes: int, batch_size: int = 1024) -> np.ndarray:
+    """(N, n, d) chunks of uint8 images (N, H, W, 3) for any model: None = the unsupervised encoder at
+    its random initialisation (seed 0, the "random" row); a run directory of `fashionrec train
+    --method ...` (unsupervised.json); or any model artifact (ADDE, or an exported unsupervised
+    run: the same latents), through fashionrec.model.inference.Encoder."""
+    from pathlib import Path
+
+    import torch
+
+    from fashionrec.unsupervised.models import UnsupervisedConfig, UnsupervisedModel
+    from fashionrec.unsupervised.training import CONFIG_FILE, encode_latents, load_unsupervised
+
+    if model_dir is None:
+        torch.manual_seed(0)
+        return encode_latents(UnsupervisedModel(UnsupervisedConfig(n_chunks=n_attributes)), images)
+    if (Path(model_dir) / CONFIG_FILE).exists():
+        return encode_latents(load_unsupervised(Path(model_dir)), images)
+    from fashionrec.model.inference import Encoder
+    encoder = Encoder.load(model_dir, batch_size=256)
+    return np.concatenate([encoder.encode(images[s:s + batch_size]).attributes
+                           for s in range(0, len(images), batch_size)])

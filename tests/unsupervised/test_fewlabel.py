@@ -12,7 +12,7 @@ from fashionrec.model.backbone import BackboneConfig
 from fashionrec.model.checkpoint import load_model
 from fashionrec.model.inference import Encoder
 from fashionrec.unsupervised import fewlabel
-from fashionrec.unsupervised.evaluation import evaluate_unsupervised, nn_map, table_markdown
+from fashionrec.unsupervised.evaluation import evaluate_unsupervised, latents_of, nn_map, table_markdown
 from fashionrec.unsupervised.models import UnsupervisedConfig, UnsupervisedModel
 from fashionrec.unsupervised.training import encode_latents, load_unsupervised, train_unsupervised
 from fashionrec.vocab import Attribute, Vocabulary
@@ -112,6 +112,8 @@ def test_tiny_training_writes_weights_pictures_and_a_servable_artifact(catalog, 
     assert spec.whole_dim == config.latent_dim
     encoded = Encoder(loaded, spec, torch.device("cpu")).encode(catalog.images[:10])
     assert encoded.attributes == pytest.approx(z, abs=1e-4)
+    assert latents_of(tmp_path, catalog.images[:10], config.n_chunks) == pytest.approx(z, abs=1e-5)
+    assert latents_of(None, catalog.images[:3], config.n_chunks).shape[:2] == (3, config.n_chunks)
     assert encoded.labels.shape == (10, config.n_chunks)
     # What the index and query services read (no torch): spec, M, outfit form.
     artifact = load_artifact(tmp_path)
