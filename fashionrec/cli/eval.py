@@ -63,6 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "indexed and ask the same queries over gRPC (a 'served' row)")
     parser.add_argument("--served-k", type=int, default=100, help="results asked of the services per query")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--disentanglement", action="append", default=[], metavar="NAME=DIR",
+                        help="also the unsupervised-style table (NN mAP of the best chunk, linear probes, "
+                             "leakage) for this run or artifact, beside every --model; NAME=random for a "
+                             "randomly initialised encoder; repeatable")
+    parser.add_argument("--disentanglement-items", type=int, default=5000,
+                        help="gallery items (drawn with --seed) for that table (default: 5000)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=run)
 
@@ -113,11 +119,37 @@ def run(args: argparse.Namespace) -> int:
         if "served" in report:
             print("served: " + ", ".join(f"{k} {v}" for k, v in report["served"].items()))
         print()
+    if args.disentanglement:
+        table = _disentanglement_table(args, catalog, progress)
+        for report in reports.values():
+            report["disentanglement_table"] = table
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         out = next(iter(reports.values())) if len(reports) == 1 else reports
         args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+def _disentanglement_table(args: argparse.Namespace, catalog, progress: bool | None) -> dict[str, Any]:
+    """fashionrec.unsupervised's table for the --disentanglement runs and every --model, printed."""
+    import numpy as np
+
+    from fashionrec.unsupervised.evaluation import evaluate_unsupervised, latents_of, table_markdown
+
+    runs: dict[str, Path | None] = {}
+    for entry in args.disentanglement:
+        name, sep, directory = entry.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"fashionrec eval: --disentanglement takes NAME=DIR (or random=), not {entry!r}")
+        runs[name] = None if name == "random" and not directory else Path(directory)
+    runs.update({str(d): d for d in args.model})
+    rng = np.random.default_rng([args.seed, 77])
+    rows = np.sort(rng.choice(len(catalog), size=min(args.disentanglement_items, len(catalog)), replace=False))
+    n = len(catalog.vocabulary.attributes)
+    latents = {name: latents_of(d, catalog.images[rows], n) for name, d in runs.items()}
+    table = evaluate_unsupervised(latents, catalog, rows, seed=args.seed, progress=progress)
+    print(table_markdown(table))
+    return table
 
 
 def _pick(override: float | None, default: float) -> float:

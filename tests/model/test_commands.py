@@ -21,6 +21,12 @@ def test_train_then_eval_from_the_command_line(tmp_path, tiny_catalog, capsys):
     report = json.loads(report_path.read_text())
     assert report["model_version"] == "cli-test" and report["gallery"] == "all"
 
+    # The unsupervised-style table beside the model: a random encoder row and the model's own.
+    assert main(["eval", "--model", str(model), "--data", str(data), "--json", str(report_path), "--quiet",
+                 "--disentanglement", "random=", "--disentanglement-items", "60", "--max-queries", "20"]) == 0
+    table = json.loads(report_path.read_text())["disentanglement_table"]
+    assert set(table["methods"]) == {"random", str(model)}
+
 
 def test_outfit_flags_reach_the_training_config():
     import argparse
