@@ -21,8 +21,10 @@ import grpc
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fashionrec.cli.dev import embedded_stack  # noqa: E402
+from timing import time_calls  # noqa: E402
 from fashionrec.data.catalog import generate_catalog  # noqa: E402
 from fashionrec.data.images import encode_png  # noqa: E402
 from fashionrec.events import kafka  # noqa: E402
@@ -30,14 +32,6 @@ from fashionrec.events.publish import catalog_items, publish, upsert_event  # no
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, outfit_pb2, outfit_pb2_grpc  # noqa: E402
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc  # noqa: E402
 
-
-def _time(call, requests) -> np.ndarray:
-    out = []
-    for request in requests:
-        started = time.perf_counter()
-        call(request, timeout=30)
-        out.append(time.perf_counter() - started)
-    return np.array(out) * 1000
 
 
 def main() -> None:
@@ -102,7 +96,7 @@ def main() -> None:
             print("| method | p50 ms | p99 ms |\n| --- | --- | --- |")
             for name, (call, requests) in cases.items():
                 call(requests[0], timeout=30)  # warm-up
-                ms = _time(call, requests)
+                ms = time_calls(call, requests)
                 print(f"| {name} | {np.percentile(ms, 50):.2f} | {np.percentile(ms, 99):.2f} |")
 
 

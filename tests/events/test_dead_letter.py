@@ -13,14 +13,7 @@ def test_dead_letter_carries_reason_and_source(kafka_settings: KafkaSettings) ->
     writer.send(source, "undecodable", "not a JSON CatalogEvent")
     send.close()
 
-    reader = consumer(kafka_settings, kafka_settings.dead_letter_topic)
-    records = []
-    deadline = time.monotonic() + 20
-    while not records and time.monotonic() < deadline:
-        for batch in reader.poll(timeout_ms=200).values():
-            records.extend(batch)
-    reader.close()
-    [record] = records
+    record = _the_one_dead_letter(kafka_settings)
     headers = {k: v.decode() for k, v in record.headers}
     assert record.key == b"sku-7" and record.value == b"\xff"
     assert headers[dead_letter.REASON] == "undecodable"
@@ -39,6 +32,15 @@ def test_an_oversized_dead_letter_keeps_headers_reason_and_a_bounded_prefix(kafk
     writer.send(source, "too_large", "the record is 3145728 bytes")
     send.close()
 
+    record = _the_one_dead_letter(kafka_settings)
+    headers = {k: v.decode() for k, v in record.headers}
+    assert headers[dead_letter.TRUNCATED] == str(len(value))
+    assert headers[dead_letter.REASON] == "too_large" and headers["content-type"] == "application/x-protobuf"
+    assert 0 < len(record.value) <= 64 * 1024 and value.startswith(record.value)
+
+
+def _the_one_dead_letter(kafka_settings):
+    """The single record on the dead-letter topic (waits up to 20 s for it)."""
     reader = consumer(kafka_settings, kafka_settings.dead_letter_topic)
     records = []
     deadline = time.monotonic() + 20
@@ -47,7 +49,4 @@ def test_an_oversized_dead_letter_keeps_headers_reason_and_a_bounded_prefix(kafk
             records.extend(batch)
     reader.close()
     [record] = records
-    headers = {k: v.decode() for k, v in record.headers}
-    assert headers[dead_letter.TRUNCATED] == str(len(value))
-    assert headers[dead_letter.REASON] == "too_large" and headers["content-type"] == "application/x-protobuf"
-    assert 0 < len(record.value) <= 64 * 1024 and value.startswith(record.value)
+    return record
