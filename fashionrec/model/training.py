@@ -31,8 +31,9 @@ from fashionrec.data import queries
 from fashionrec.data.catalog import Catalog
 from fashionrec.model import losses
 from fashionrec.model.adde import ADDE, ADDEConfig
+from fashionrec.artifact import load_spec
 from fashionrec.model.checkpoint import (TRAINING_STATE_FILE, load_training_state, save_model,
-                                         save_training_state, weights_digest)
+                                         save_training_state, set_posterior_weights, weights_digest)
 from fashionrec.model.device import autocast, prepare_model, to_layout
 from fashionrec.model.evaluation import evaluate_manipulation, model_embeddings
 from fashionrec.model.images import normalise, resize_uint8
@@ -291,6 +292,9 @@ def train(catalog: Catalog, out_dir: Path, config: TrainConfig, device: torch.de
         save_training_state(out_dir, state)
     version = version or f"{out_dir.name}-{weights_digest(run.model)}"
     save_model(run.model, out_dir, version)
+    if init_from is not None:  # the encoder is the source's: so are its tuned posterior weights
+        source = load_spec(Path(init_from))
+        set_posterior_weights(out_dir, source.posterior_weight, source.similarity_posterior_weight)
     (out_dir / TRAINING_STATE_FILE).unlink(missing_ok=True)
     return TrainResult(version=version, seconds=run.seconds(), validation=run.validation)
 

@@ -73,10 +73,17 @@ def test_a_saved_state_from_other_settings_is_refused(tmp_path, tiny_catalog, ti
 
 def test_the_outfit_stage_from_an_artifact_trains_only_the_compatibility_network(tmp_path, tiny_model_dir,
                                                                                    tiny_catalog, tiny_config):
+    import shutil
+
+    from fashionrec.model.checkpoint import set_posterior_weights
+
+    source_dir = tmp_path / "tuned"
+    shutil.copytree(tiny_model_dir, source_dir)
+    set_posterior_weights(source_dir, 0.25, 0.5)  # a tuned source: the weights must carry over
     config = dataclasses.replace(tiny_config, outfit_epochs=1, outfit_negatives=3)
     logged = []
     train(tiny_catalog, tmp_path / "outfit", config, torch.device("cpu"), progress=False, log=logged.append,
-          init_from=tiny_model_dir)
+          init_from=source_dir)
     assert logged[0].endswith("training the outfit stage only")
     assert not any(line.startswith(("pretrain", "manipulation")) for line in logged)
     before = load_file(str(tiny_model_dir / "weights.safetensors"))
@@ -88,6 +95,7 @@ def test_the_outfit_stage_from_an_artifact_trains_only_the_compatibility_network
     assert not torch.equal(before["outfit.bilinear"], after["outfit.bilinear"])
     artifact = load_artifact(tmp_path / "outfit")
     np.testing.assert_array_equal(artifact.outfit_bilinear, after["outfit.bilinear"].numpy())
+    assert (artifact.spec.posterior_weight, artifact.spec.similarity_posterior_weight) == (0.25, 0.5)
 
 
 def test_init_from_refuses_another_model_configuration(tmp_path, tiny_model_dir, tiny_catalog, tiny_config):
