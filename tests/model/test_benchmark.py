@@ -12,7 +12,7 @@ from fashionrec.data import generate_catalog
 from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog, ItemMeta
 from fashionrec.model import benchmark as b
-from fashionrec.model.evaluation import Embeddings
+from fashionrec.model.evaluation import Embeddings, l2_normalise
 from fashionrec.vocab import UNKNOWN, Vocabulary
 
 VOCAB = Vocabulary.from_mapping({"category": ["a", "b"], "color": ["r", "g"]})
@@ -44,7 +44,7 @@ def test_manipulation_methods_rank_as_their_formulas_say() -> None:
                      prototypes=prototypes, outfit_bilinear=np.eye(2, dtype=np.float32),
                      log_probs=_log_probs([[0, 0], [0, 0], [1, 1], [0, 1]]))
     query = q.ManipulationQuery(0, (q.AttributeChange(1, 0, 1),), (0, 1))
-    gallery = b._prepare(emb, catalog, np.arange(4))
+    gallery = b.prepare_gallery(emb, catalog, np.arange(4))
     rng = np.random.default_rng(0)
     small = b.manipulation_rankings(emb, catalog, gallery, [query], beta=0.0, rng=rng, k=3)
     strong = b.manipulation_rankings(emb, catalog, gallery, [query], beta=1.0, rng=rng, k=3)
@@ -64,7 +64,7 @@ def test_manipulation_methods_rank_as_their_formulas_say() -> None:
 
 def test_unknown_targets_take_no_part_in_the_posterior_terms() -> None:
     catalog = _catalog([[0, 0], [0, 1], [1, 1]])
-    onehot, n_known = b._target_onehot(catalog, np.array([[0, UNKNOWN], [1, 1]]))
+    onehot, n_known = b.target_onehot(catalog, np.array([[0, UNKNOWN], [1, 1]]))
     assert onehot.tolist() == [[1, 0, 0, 0], [0, 1, 0, 1]] and n_known.tolist() == [1, 2]
 
 
@@ -76,7 +76,7 @@ def test_conditional_methods_mix_cosine_and_bhattacharyya() -> None:
     emb = Embeddings(attributes=chunks, whole=chunks.reshape(4, 4), outfit=np.zeros((4, 2), np.float32),
                      prototypes=np.zeros((4, 4), np.float32), outfit_bilinear=np.eye(2, dtype=np.float32),
                      log_probs=_log_probs([[0, 0], [0, 0], [0, 1], [1, 1]], sure=-0.1))
-    gallery = b._prepare(emb, catalog, np.arange(4))
+    gallery = b.prepare_gallery(emb, catalog, np.arange(4))
     queries = [q.ConditionalQuery(0, 1)]
     out = b.conditional_figures(emb, catalog, gallery, queries, w=0.0, rng=np.random.default_rng(0), k=3)
     # w = 0: item 2 (wrong color) first, item 1 second (the one red item): AP = (1/2) / min(R=1, 3).
@@ -227,7 +227,7 @@ def test_offline_model_scores_are_the_served_formulas() -> None:
     beta, w = 0.7, 0.4
     spec = ModelSpec("v", vocab, d, 2, 32, posterior_weight=beta, similarity_posterior_weight=w)
     artifact = ModelArtifact(spec, emb.prototypes, emb.outfit_bilinear)
-    gallery = b._prepare(emb, catalog, np.arange(len(catalog)))
+    gallery = b.prepare_gallery(emb, catalog, np.arange(len(catalog)))
     [query] = q.manipulation_queries(catalog, q.ALL, seed=0, n_changes=2, max_queries=1, exclude_not_applicable=True)
     ranking = b.manipulation_rankings(emb, catalog, gallery, [query], beta, rng, k=20)[b.MODEL][0]
     names = vocab.names
@@ -249,7 +249,7 @@ def test_offline_model_scores_are_the_served_formulas() -> None:
     part = schema.attribute_slices(spec)["color"]
     expected = vectors[:, part] @ vectors[reference, part]
     expected[reference] = -np.inf
-    cos = b.l2_normalise(chunks[:, color]) @ b.l2_normalise(chunks[reference, color])
+    cos = l2_normalise(chunks[:, color]) @ l2_normalise(chunks[reference, color])
     lo, size = vocab.offsets[color], len(vocab.attributes[color].values)
     p = np.exp(log_probs[:, lo:lo + size].astype(np.float64))
     sq = np.sqrt(p / p.sum(1, keepdims=True))
