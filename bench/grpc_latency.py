@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -23,15 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fashionrec.cli.dev import embedded_stack  # noqa: E402
-from timing import time_calls  # noqa: E402
-from fashionrec.data.catalog import generate_catalog  # noqa: E402
 from fashionrec.data.images import encode_png  # noqa: E402
-from fashionrec.events import kafka  # noqa: E402
-from fashionrec.events.publish import catalog_items, publish, upsert_event  # noqa: E402
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, outfit_pb2, outfit_pb2_grpc  # noqa: E402
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc  # noqa: E402
-
+from grpc_stack import indexed_stack, time_calls  # noqa: E402
 
 
 def main() -> None:
@@ -40,18 +34,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--model", type=Path, default=Path("models/adde-synthetic"))
     args = parser.parse_args()
-    catalog = generate_catalog(args.items, seed=2026, image_size=64)
-    stack_args = argparse.Namespace(data_dir=Path(".fashionrec/bench-grpc"), grpc_port=0, metrics_port=0,
-                                    model=args.model, fresh=True)
     rng = np.random.default_rng(0)
-    with embedded_stack(stack_args) as stack:
-        producer = kafka.producer(stack.kafka)
-        publish(producer, stack.kafka.catalog_topic,
-                [upsert_event(i, time.time()) for i in catalog_items(catalog, range(len(catalog)))])
-        producer.close()
-        while stack.index.count() < len(catalog):
-            time.sleep(0.2)
-        stack.index.optimize()
+    with indexed_stack(args.model, args.items, Path(".fashionrec/bench-grpc")) as (stack, catalog):
         rows = rng.integers(0, len(catalog), args.calls)
         skus = [catalog.items[r].sku for r in rows]
         colors = catalog.vocabulary.attribute("color").values

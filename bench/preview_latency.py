@@ -27,14 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from encoder_svc.server import load_encoder  # noqa: E402
 from fashionrec import config  # noqa: E402
-from fashionrec.cli.dev import embedded_stack  # noqa: E402
-from timing import time_calls  # noqa: E402
-from fashionrec.data.catalog import generate_catalog  # noqa: E402
 from fashionrec.data.images import encode_png  # noqa: E402
-from fashionrec.events import kafka  # noqa: E402
-from fashionrec.events.publish import catalog_items, publish, upsert_event  # noqa: E402
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc  # noqa: E402
-
+from grpc_stack import indexed_stack, time_calls  # noqa: E402
 
 
 def main() -> None:
@@ -45,18 +40,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.model / "preview.safetensors").exists():
         raise SystemExit(f"preview_latency: {args.model} has no preview decoder (preview.safetensors)")
-    catalog = generate_catalog(args.items, seed=2026, image_size=64)
-    stack_args = argparse.Namespace(data_dir=Path(".fashionrec/bench-preview"), grpc_port=0, metrics_port=0,
-                                    broker_port=0, model=args.model, fresh=True)
     rng = np.random.default_rng(0)
-    with embedded_stack(stack_args) as stack:
-        producer = kafka.producer(stack.kafka)
-        publish(producer, stack.kafka.catalog_topic,
-                [upsert_event(i, time.time()) for i in catalog_items(catalog, range(len(catalog)))])
-        producer.close()
-        while stack.index.count() < len(catalog):
-            time.sleep(0.2)
-        stack.index.optimize()
+    with indexed_stack(args.model, args.items, Path(".fashionrec/bench-preview")) as (stack, catalog):
         rows = rng.integers(0, len(catalog), args.calls)
         colors = [v for v in catalog.vocabulary.attribute("color").values if v != "n/a"]
         changes = [[common_pb2.AttributeChange(attribute="color", value=colors[i % len(colors)])]
