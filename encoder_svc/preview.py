@@ -24,6 +24,7 @@ from fashionrec.data.images import BoundedDecoder, encode_png
 from fashionrec.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
 from fashionrec.index import CatalogIndex, Change
 from fashionrec.index.compose import indicator
+from fashionrec.index.schema import check_sku
 from fashionrec.model.inference import Encoder
 from fashionrec.v1 import common_pb2
 
@@ -100,6 +101,7 @@ class PreviewRenderer:
                 raise FailedPrecondition("this encoder has no index to look SKUs up in; "
                                          "send the photo as item.image")
             check("looking the SKU up")
+            check_sku(item.sku, "item.sku")
             [entry] = self._index.get_items([item.sku], version=self._encoder.spec.version)
             return entry.whole, entry.item.current_value
         if which == "image" and item.image:

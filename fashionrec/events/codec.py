@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
+from fashionrec.index.schema import MAX_SKU_CHARS
 from fashionrec.v1.catalog_pb2 import CatalogEvent
 
 PROTOBUF = "application/x-protobuf"
@@ -46,7 +47,7 @@ class EventLimits:
 
     max_event_bytes: int = 6 * 1024 * 1024
     max_image_bytes: int = 4 * 1024 * 1024
-    max_sku_chars: int = 256
+    max_sku_chars: int = MAX_SKU_CHARS
     max_text_chars: int = 1024  # title, brand
     max_short_chars: int = 64  # currency, category, label names and values
     max_uri_chars: int = 4096

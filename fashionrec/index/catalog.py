@@ -152,6 +152,8 @@ class CatalogIndex:
     def get_items(self, skus: Sequence[str], version: str | None = None) -> list[IndexedItem]:
         """Items with their raw vectors, in the order asked; NotFound names unknown SKUs."""
         version = version or self.live_version()
+        for i, sku in enumerate(skus):
+            schema.check_sku(sku, f"skus[{i}]")
         spec = self._store.artifact(version).spec
         points = self._store.retrieve(version, [point_id(s) for s in skus],
                                       with_vectors=(schema.WHOLE, schema.MANIPULATION, schema.OUTFIT))
@@ -271,6 +273,7 @@ class CatalogIndex:
             raise InvalidArgument.for_field(name, f"at most {self._max_outfit_items} SKUs allowed")
         seen: set[str] = set()
         for i, sku in enumerate(skus):
+            schema.check_sku(sku, f"{name}[{i}]")
             if sku in seen:
                 raise InvalidArgument.for_field(f"{name}[{i}]", f"{sku!r} is given twice")
             seen.add(sku)
@@ -278,6 +281,7 @@ class CatalogIndex:
     def _probe(self, version: str, query: QueryItem) -> _Probe:
         spec = self._store.artifact(version).spec
         if isinstance(query, str):
+            schema.check_sku(query, "item.sku")
             [entry] = self.get_items([query], version)
             return _Probe(entry.whole, entry.log_probs, entry.item.current_value, (point_id(query),))
         whole = schema.as_vector(query.whole, spec.whole_dim, "item.whole")

@@ -63,6 +63,22 @@ BASE_PAYLOAD_INDEXES: dict[str, str] = {
 }
 
 
+# The longest SKU the index holds: ingest refuses longer ones (fashionrec.events.codec), so a
+# longer SKU in a query names nothing, and echoing it back would overflow gRPC's 16 KiB limit
+# on the trailing metadata that carries the error (the client then sees RESOURCE_EXHAUSTED).
+MAX_SKU_CHARS = 256
+
+
+def check_sku(sku: str, field_name: str) -> None:
+    """Refuses a SKU longer than MAX_SKU_CHARS.
+
+    Raises:
+        InvalidArgument: naming the field.
+    """
+    if len(sku) > MAX_SKU_CHARS:
+        raise InvalidArgument.for_field(field_name, f"a SKU has at most {MAX_SKU_CHARS} characters, not {len(sku)}")
+
+
 def point_id(sku: str) -> str:
     """The point id of a SKU: the same on every backend, version and process."""
     return str(uuid.uuid5(SKU_NAMESPACE, sku))

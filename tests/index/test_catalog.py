@@ -3,6 +3,7 @@ filter shape against exact numpy ranking, writes, version switches and bad input
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -15,6 +16,7 @@ from fashionrec.index import (
     CatalogIndex, Change, Filters, IndexedItem, ItemPatch, SearchResult, VectorQuery, VectorStore,
 )
 from fashionrec.index.exact import ExactCatalog
+from fashionrec.index.schema import MAX_SKU_CHARS
 from fashionrec.index.synthetic import synthetic_artifact, synthetic_items
 from tests.index.conftest import MAX_K, make_store
 
@@ -369,3 +371,13 @@ UNKNOWN_SKU_CALLS: dict[str, Callable] = {
 def test_an_unknown_sku_is_not_found_and_named(shared_index: CatalogIndex, call: str) -> None:
     with pytest.raises(NotFound, match="ghost-1"):
         UNKNOWN_SKU_CALLS[call](shared_index)
+
+
+def test_a_sku_longer_than_any_indexed_one_is_an_invalid_argument_naming_the_field(shared_index: CatalogIndex) -> None:
+    # Echoed back in a NOT_FOUND, a 100,000-character SKU overflowed gRPC's trailing metadata.
+    long_sku = "x" * (MAX_SKU_CHARS + 1)
+    for call, field in ((lambda: shared_index.similar(long_sku), "item.sku"),
+                        (lambda: shared_index.score_outfit(["sku-0", long_sku]), "skus[1]"),
+                        (lambda: shared_index.get_items([long_sku]), "skus[0]")):
+        with pytest.raises(InvalidArgument, match=rf"{re.escape(field)}: a SKU has at most {MAX_SKU_CHARS} characters"):
+            call()

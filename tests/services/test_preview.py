@@ -113,6 +113,8 @@ _SKU = "a catalog SKU"
     (_SKU, [_change("color", "red"), _change("color", "blue")], grpc.StatusCode.INVALID_ARGUMENT,
      "changes[1].attribute"),
     (common_pb2.ItemRef(sku="NO-SUCH-SKU"), [], grpc.StatusCode.NOT_FOUND, None),
+    # Longer than any indexed SKU: echoed in a NOT_FOUND it overflowed the trailing metadata.
+    (common_pb2.ItemRef(sku="x" * 100_000), [], grpc.StatusCode.INVALID_ARGUMENT, "item.sku"),
 ])
 def test_preview_errors_name_the_field(item, changes: list, code: grpc.StatusCode, field: str | None,
                                        preview_catalog: Catalog, preview_channel: grpc.Channel) -> None:
