@@ -48,8 +48,10 @@ class _Finishing(EncoderServicer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.finished = threading.Event()
+        self.terminated = threading.Event()  # the server knows the call is over
 
     def Encode(self, request, context):
+        context.add_callback(self.terminated.set)
         try:
             return super().Encode(request, context)
         finally:
@@ -75,6 +77,10 @@ def test_work_stops_once_the_call_is_over(how: str, encoder, small_catalog: Cata
                 future = stub.Encode.future(request, timeout=30)
                 assert decoder.entered.wait(10)
                 future.cancel()
+                # The cancellation reaches the server asynchronously; release the decoder only once
+                # it has (releasing earlier let the handler decode more images on a loaded machine:
+                # a race in the test, not in the servicer).
+                assert servicer.terminated.wait(10)
             decoder.release.set()
             # The handler finishes the image in hand, then sees the call is over.
             assert servicer.finished.wait(20)
