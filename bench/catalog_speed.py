@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 
-from fashionrec.data import generate_catalog
+from fashionrec.data.synthetic import generate_catalog
 
 
 def main() -> None:

@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionrec import metrics
-from fashionrec.data import Catalog, generate_catalog, open_dataset
+from fashionrec import ranking_metrics
+from fashionrec.data.catalog import Catalog
+from fashionrec.data.datasets import open_dataset
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data import queries as q
 from fashionrec.data.outfits import OutfitRules
 from fashionrec.errors import FailedPrecondition
@@ -143,8 +145,8 @@ def _manipulation(catalog: Catalog, gallery: np.ndarray, queries, scorer) -> tup
     ranking = np.array([gallery[np.argsort(-scorer("manipulation", x, gallery),
                                            kind="stable")[:max(KS)]] for x in queries])
     targets = np.array([x.target_labels for x in queries])
-    hits = [metrics.manipulation_hit_rate(ranking, catalog.labels, targets, k) for k in KS]
-    return (*hits, metrics.manipulation_ndcg(ranking, catalog.labels, targets, 30))
+    hits = [ranking_metrics.manipulation_hit_rate(ranking, catalog.labels, targets, k) for k in KS]
+    return (*hits, ranking_metrics.manipulation_ndcg(ranking, catalog.labels, targets, 30))
 
 
 def _conditional(catalog: Catalog, gallery: np.ndarray, queries, scorer) -> float:
@@ -160,14 +162,14 @@ def _conditional(catalog: Catalog, gallery: np.ndarray, queries, scorer) -> floa
             rankings.append(others[order])
             values.append(catalog.labels[x.reference, a])
             relevant.append(int((catalog.labels[others, a] == values[-1]).sum()))
-        by_attribute.append(metrics.conditional_map_at_k(
+        by_attribute.append(ranking_metrics.conditional_map_at_k(
             np.array(rankings), catalog.labels, np.array(values), a, 10, np.array(relevant)))
     return float(np.mean(by_attribute))
 
 
 def _outfits(catalog: Catalog, fitb, complementary, scorer) -> tuple[float, ...]:
     scores = np.array([scorer("outfit", f.context, np.array(f.candidates)) for f in fitb])
-    accuracy = metrics.fitb_accuracy(scores, np.array([f.answer for f in fitb]))
+    accuracy = ranking_metrics.fitb_accuracy(scores, np.array([f.answer for f in fitb]))
     ranks = []
     for x in complementary:
         gallery = q.category_rows(catalog, str(catalog.splits[x.hidden]), x.target_category)

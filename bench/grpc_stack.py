@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fashionrec.cli.dev import embedded_stack
-from fashionrec.data.catalog import Catalog, generate_catalog
+from fashionrec_cli.dev_command import embedded_stack
+from fashionrec.data.catalog import Catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 
 __all__ = ["indexed_stack", "time_calls"]
 

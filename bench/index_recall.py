@@ -3,7 +3,7 @@
     python -m bench.index_recall                       # 10k and 100k on qdrant-edge, 10k on local mode
     python -m bench.index_recall --sizes 10000 --queries 50 --local-queries 0
 
-Synthetic catalog (fashionrec.index.synthetic: 6 attributes x 32 dims, chunks
+Synthetic catalog (fashionrec.index.synthetic_vectors: 6 attributes x 32 dims, chunks
 = a value's prototype + noise). Each query runs through CatalogIndex (query
 composition, filters, payload parsing included); the exact answer comes from
 fashionrec.index.exact over the same vectors. Latency is wall time per call on
@@ -27,7 +27,7 @@ from fashionrec.artifact import ModelArtifact
 from fashionrec.index import CatalogIndex, Change, EdgeStore, Filters, IndexSettings, ServerStore, VectorStore
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.schema import IndexedItem
-from fashionrec.index.synthetic import synthetic_artifact, synthetic_items
+from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
 
 K = 10
 QUERY_TYPES = ("manipulate", "similar_by one attribute", "similar_by weighted", "outfit")

@@ -28,10 +28,11 @@ from pathlib import Path
 import numpy as np
 from prometheus_client.metrics import MetricWrapperBase
 
-from fashionrec.cli.dev import add_stack_arguments, embedded_stack
-from fashionrec.data.catalog import generate_catalog
+from fashionrec_cli.dev_command import add_stack_arguments, embedded_stack
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.events import kafka
-from fashionrec.events.publish import CatalogItem, catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import CatalogItem, publish, upsert_event
 from fashionrec.index import CatalogIndex
 from fashionrec.telemetry.metrics import IngestMetrics
 

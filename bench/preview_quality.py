@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fashionrec.data import open_dataset
+from fashionrec.data.datasets import open_dataset
 from fashionrec.data.images import encode_png
 from fashionrec.model.checkpoint import load_model
 from fashionrec.model.preview_eval import evaluate_preview, to_uint8, train_independent_classifier

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fashionrec.data import open_dataset
+from fashionrec.data.datasets import open_dataset
 from fashionrec.unsupervised.evaluation import evaluate_unsupervised, latents_of, leakage_markdown, table_markdown
 from fashionrec.unsupervised.fewlabel import PLACEMENTS, few_label_prototypes, labelled_subset, manipulation_hits
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from fashionrec.index import CatalogIndex, EdgeStore
-from fashionrec.index.synthetic import SyntheticShape, synthetic_artifact, synthetic_items
+from fashionrec.index.synthetic_vectors import SyntheticShape, synthetic_artifact, synthetic_items
 
 
 def _peak_rss_bytes() -> int:

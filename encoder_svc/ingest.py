@@ -19,6 +19,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from kafka import TopicPartition
+
 from fashionrec.config import EncoderSettings, KafkaSettings
 from fashionrec.events import kafka
 from fashionrec.events.apply import ImageDecoder, ImageEncoder, IndexApplier
@@ -28,7 +30,7 @@ from fashionrec.events.image_refs import ImageReader
 from fashionrec.events.ingest import AttemptTracker, BackoffPolicy, IngestProgress, IngestWorker
 from fashionrec.events.monitor import IngestHealth, IngestMonitor
 from fashionrec.index import CatalogIndex
-from fashionrec.serving import Telemetry
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.telemetry.metrics import IngestMetrics
 
 __all__ = ["INGEST_HEALTH_SERVICE", "IngestOptions", "IngestThread"]
@@ -124,7 +126,15 @@ class IngestThread:
         return self
 
     def assigned_partitions(self) -> int:
-        return len(self.progress.snapshot()[2])
+        return len(self.assignment())
+
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions the worker owns now."""
+        return frozenset(self.progress.snapshot()[2])
+
+    def lags(self) -> dict[TopicPartition, int]:
+        """The monitor's last lag measurement per partition (see IngestMonitor.lags)."""
+        return self._monitor.lags()
 
     @property
     def alive(self) -> bool:

@@ -30,7 +30,7 @@ from fashionrec.v1 import common_pb2
 
 __all__ = ["LocalPreview", "Preview", "PreviewRenderer"]
 
-# Called between stages with what runs next; raises to stop the work (fashionrec.deadlines.check_call).
+# Called between stages with what runs next; raises to stop the work (fashionrec_grpc.deadlines.check_call).
 StageCheck = Callable[[str], None]
 
 
@@ -112,7 +112,7 @@ class PreviewRenderer:
             try:
                 pixels = self._decode_image(item.image, self._encoder.spec.image_size, timeout_s)
             except InvalidArgument as exc:
-                raise InvalidArgument.for_field("item.image", str(exc)) from None
+                raise exc.at("item.image") from None
             check("encoding item.image")
             encoded = self._encoder.encode(pixels[None])
             vocabulary = self._encoder.spec.vocabulary
@@ -147,6 +147,6 @@ class LocalPreview:
 
     def __call__(self, item: common_pb2.ItemRef, changes: Sequence[Change], timeout_s: float | None,
                  credentials: str | None = None) -> tuple[bytes, str]:
-        """(png, model_version), as retrieval_svc.preview.PreviewSource."""
+        """(png, model_version), as retrieval_svc.preview_client.PreviewSource."""
         preview = self._renderer(item, changes, timeout_s)
         return preview.png, preview.model_version

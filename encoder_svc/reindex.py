@@ -20,7 +20,7 @@ from fashionrec.config import KafkaSettings
 from fashionrec.errors import FailedPrecondition
 from fashionrec.events.apply import ImageDecoder, ImageEncoder
 from fashionrec.index import CatalogIndex
-from fashionrec.serving import Telemetry
+from fashionrec.telemetry.process_telemetry import Telemetry
 from encoder_svc.ingest import IngestThread
 
 _log = logging.getLogger(__name__)
@@ -42,14 +42,13 @@ def reindex_group(settings: KafkaSettings, version: str) -> str:
 def caught_up(ingest: IngestThread) -> bool:
     """Lag 0 on every partition the replay owns.
 
-    The worker sets each partition's lag gauge from `highwater()` (Tansu's
-    end_offsets are wrong) after every poll, once the batch in hand is
-    committed; a partition not fetched yet has no gauge, so an unpolled
-    assignment never counts as caught up.
+    The monitor measures each partition's lag from `highwater()` (Tansu's end_offsets are
+    wrong) against the group's committed offset; a partition not measured yet does not
+    count, so an unpolled assignment is never caught up.
     """
-    owned = ingest.assigned_partitions()
-    lags = [s.value for family in ingest.metrics.lag.collect() for s in family.samples]
-    return owned > 0 and len(lags) >= owned and not any(lags)
+    owned = ingest.assignment()
+    lags = ingest.lags()
+    return bool(owned) and owned <= lags.keys() and not any(lags[tp] for tp in owned)
 
 
 def reindex(

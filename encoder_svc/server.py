@@ -16,7 +16,8 @@ from fashionrec.errors import FailedPrecondition
 from fashionrec.data.images import BoundedDecoder
 from fashionrec.index import CatalogIndex, open_index
 from fashionrec.telemetry.metrics import set_model_info
-from fashionrec.serving import Service, Telemetry, serve_until_signal
+from fashionrec_grpc.serving import Service, serve_until_signal
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
 from encoder_svc.ingest import INGEST_HEALTH_SERVICE, IngestOptions, IngestThread
 from encoder_svc.servicer import EncoderServicer

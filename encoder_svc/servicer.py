@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 
 from fashionrec.data.images import BoundedDecoder
-from fashionrec.deadlines import check_call
+from fashionrec_grpc.deadlines import check_call
 from fashionrec.errors import FieldViolation, InvalidArgument
 from fashionrec.index import CatalogIndex, Change
 from fashionrec.model.inference import Encoder

@@ -73,7 +73,7 @@ class ServerSettings:
     auth_token: str = _setting("", doc="bearer token required on every call; empty: no auth")
     log_level: str = _setting("INFO", _one_of("DEBUG", "INFO", "WARNING", "ERROR"), "log level of the process")
     # Connections are recycled so that clients behind a plain (L4) Kubernetes Service re-resolve
-    # and spread over new pods instead of sticking to the first one (fashionrec.grpc_options).
+    # and spread over new pods instead of sticking to the first one (fashionrec_grpc.options).
     max_connection_age_seconds: float = _setting(300.0, _positive, "a client connection is closed (GOAWAY) after this")
     max_connection_age_grace_seconds: float = _setting(30.0, _non_negative, "time calls get to finish on a closing connection")
     keepalive_seconds: float = _setting(60.0, _positive, "server pings an idle connection this often")

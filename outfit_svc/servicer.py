@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from fashionrec.index import CatalogIndex
-from fashionrec.protoconv import filters_from_proto, search_response
+from fashionrec_grpc.protoconv import filters_from_proto, search_response
 from fashionrec.v1 import common_pb2, outfit_pb2, outfit_pb2_grpc
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from fashionrec import config
 from fashionrec.index import CatalogIndex, open_index
-from fashionrec.grpc_options import encoder_channel
-from fashionrec.serving import Service, Telemetry, serve_until_signal
+from fashionrec_grpc.options import encoder_channel
+from fashionrec_grpc.serving import Service, client_interceptor, serve_until_signal
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
-from retrieval_svc.photos import RemotePhotoEncoder
-from retrieval_svc.preview import PreviewSource, RemotePreview
+from retrieval_svc.photo_client import RemotePhotoEncoder
+from retrieval_svc.preview_client import PreviewSource, RemotePreview
 from retrieval_svc.servicer import PhotoEncoder, RetrievalServicer
 
 
@@ -29,7 +30,7 @@ def main() -> None:
     telemetry = Telemetry.create("retrieval_svc")
     index = open_index(settings.qdrant, max_k=settings.max_k, observe=telemetry.rpc.observe_backend)
     # Round robin, retries on UNAVAILABLE, keepalive, and the trace context sent along (grpc_options).
-    channel = encoder_channel(settings, (telemetry.client_interceptor(),))
+    channel = encoder_channel(settings, (client_interceptor(telemetry),))
     serve_until_signal(
         "retrieval_svc",
         services(index, RemotePhotoEncoder(channel, index, default_timeout_s=settings.encoder_timeout_seconds,

@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import grpc
 
-from fashionrec.deadlines import check_call
+from fashionrec_grpc.deadlines import check_call
 from fashionrec.errors import FailedPrecondition, InvalidArgument
 from fashionrec.index import CatalogIndex, Change, VectorQuery
-from fashionrec.index.catalog import QueryItem
-from fashionrec.protoconv import filters_from_proto, search_response
+from fashionrec.index.catalog_index import QueryItem
+from fashionrec_grpc.protoconv import filters_from_proto, search_response
 from fashionrec.v1 import common_pb2, retrieval_pb2, retrieval_pb2_grpc
-from retrieval_svc.preview import PreviewSource
+from retrieval_svc.preview_client import PreviewSource
 
 # Encodes an uploaded photo (bytes) within a timeout (seconds, or None) for the live model, with the
 # caller's `authorization` metadata (or None) for an encoder in another process.

@@ -17,11 +17,13 @@ import time
 
 import grpc
 
-from fashionrec.cli.dev import Stack, embedded_stack
+from fashionrec_cli.dev_command import Stack, embedded_stack
 from fashionrec.config import KafkaSettings
-from fashionrec.data.catalog import Catalog, generate_catalog
+from fashionrec.data.catalog import Catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 from fashionrec.embedded import EmbeddedBroker
 from fashionrec.events.kafka import ensure_topics
 from tests.helpers import wait_for

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fashionrec.data.catalog import generate_catalog
-from fashionrec.demo import _manipulation_query_row, _outfit_query, _similar_query_row, _value
+from fashionrec.data.synthetic import generate_catalog
+from fashionrec_cli.demo_pictures import _manipulation_query_row, _outfit_query, _similar_query_row, _value
 
 
 def test_the_demo_queries_show_their_effect() -> None:

@@ -1,9 +1,6 @@
-"""Data: the catalog (synthetic or read from a published data set), its query sets for the
-benchmarks, and image decoding. See docs/data.md."""
+"""Data: the catalog (`catalog`: synthetic from `synthetic`, or read from a published data set by
+`datasets`), its query sets for the benchmarks (`queries`), and image bytes (`images`). See docs/data.md.
 
-from fashionrec.data.catalog import (Catalog, ItemMeta, Outfit, generate_catalog, load_catalog,
-                                     save_catalog)
-from fashionrec.data.datasets import detect_format, open_dataset
-
-__all__ = ["Catalog", "ItemMeta", "Outfit", "detect_format", "generate_catalog", "load_catalog",
-           "open_dataset", "save_catalog"]
+Nothing is imported here: the encoder imports `fashionrec.data.images` for every request, and
+should not load the data set readers with it.
+"""

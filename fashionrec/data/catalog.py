@@ -2,7 +2,7 @@
 
 A catalog is a set of items (image, attribute labels, shop metadata), a
 train/val/test split of those items, and outfits over them. The generator
-(`fashionrec.data.synthetic`) makes one; the format readers
+(`fashionrec.data.synthetic.generate_catalog`) makes one; the format readers
 (`fashionrec.data.formats`) build one from the published data sets.
 
     DIR/
@@ -22,13 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fashionrec.errors import InvalidArgument, NotFound
+from fashionrec.items import Item
 from fashionrec.vocab import UNKNOWN, Vocabulary
 
 SPLITS = ("train", "val", "test")
@@ -44,19 +45,6 @@ _ITEM_COLUMNS = ("sku", "split", "category", "title", "brand", "price", "currenc
 
 
 @dataclass(frozen=True)
-class ItemMeta:
-    """What a shop knows about an item besides its picture: used for filters and display."""
-
-    sku: str
-    category: str
-    title: str
-    brand: str
-    price: float
-    currency: str
-    in_stock: bool
-
-
-@dataclass(frozen=True)
 class Outfit:
     outfit_id: str
     items: tuple[int, ...]  # row indices into the catalog
@@ -68,7 +56,8 @@ class Catalog:
     vocabulary: Vocabulary  # attribute 0 is "category"
     images: np.ndarray  # uint8 (N, H, W, 3)
     labels: np.ndarray  # int64 (N, n_attributes): value index per attribute; UNKNOWN = not known
-    items: list[ItemMeta]
+    # The shop's fields per row; their `labels` are filled from `labels` (known values by name).
+    items: list[Item]
     splits: np.ndarray  # (N,) of "train" | "val" | "test"
     outfits: list[Outfit]
     # The generator's hidden style per item (index into style_names); None for real data
@@ -94,6 +83,13 @@ class Catalog:
             raise InvalidArgument.for_field("splits", f"unknown split names {bad}")
         if not self.vocabulary.attributes or self.vocabulary.names[0] != "category":
             raise InvalidArgument.for_field("vocabulary", "attribute 0 must be 'category'")
+        self.items = [item if item.labels else replace(item, labels=self.given_labels(row))
+                      for row, item in enumerate(self.items)]
+
+    def given_labels(self, row: int) -> dict[str, str]:
+        """The known attribute values of a row, by name (unknown ones left out)."""
+        names = (self.value_name(row, a) for a in range(len(self.vocabulary.attributes)))
+        return {a.name: value for a, value in zip(self.vocabulary.attributes, names) if value is not None}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -118,17 +114,6 @@ class Catalog:
         if value == UNKNOWN:
             return None
         return self.vocabulary.attributes[attribute].values[value]
-
-
-def generate_catalog(n_items: int, seed: int, image_size: int = 64,
-                     progress: bool | None = False) -> Catalog:
-    """A synthetic catalog with known labels and rule-built outfits (see fashionrec.data.synthetic).
-
-    progress: draw a bar while rendering; None decides by fashionrec.progress.progress_enabled.
-    """
-    from fashionrec.data.synthetic import generate
-
-    return generate(n_items=n_items, seed=seed, image_size=image_size, progress=progress)
 
 
 def save_catalog(catalog: Catalog, directory: Path) -> None:
@@ -193,7 +178,7 @@ def _items_csv(catalog: Catalog) -> str:
 
 
 def _parse_items_csv(path: Path, vocabulary: Vocabulary, style_names: tuple[str, ...]
-                     ) -> tuple[list[ItemMeta], np.ndarray, np.ndarray, np.ndarray | None]:
+                     ) -> tuple[list[Item], np.ndarray, np.ndarray, np.ndarray | None]:
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     expected = [*_ITEM_COLUMNS, *(_ATTR_PREFIX + n for n in vocabulary.names)]
@@ -209,8 +194,8 @@ def _parse_items_csv(path: Path, vocabulary: Vocabulary, style_names: tuple[str,
         sku, split, category, title, brand, price, currency, in_stock, style = \
             row[:len(_ITEM_COLUMNS)]
         try:
-            items.append(ItemMeta(sku, category, title, brand, float(price), currency,
-                                  bool(int(in_stock))))
+            items.append(Item(sku=sku, category=category, title=title, brand=brand, price=float(price),
+                              currency=currency, in_stock=bool(int(in_stock))))
             for a, value in enumerate(row[len(_ITEM_COLUMNS):]):
                 if value:
                     labels[i, a] = vocabulary.attributes[a].index(value)

@@ -1,5 +1,8 @@
 """Image bytes in and out: what the encoder service, the event publisher and the
 data set readers use to turn pictures into the arrays the model reads.
+
+Light on purpose (numpy and Pillow; torch only inside `resize_uint8`): the encoder imports it
+for every request and ingest batch.
 """
 
 from __future__ import annotations
@@ -7,18 +10,19 @@ from __future__ import annotations
 import io
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from fashionrec.errors import DeadlineExceeded, InvalidArgument
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "ACCEPTED_FORMATS", "BoundedDecoder", "DEFAULT_MAX_PIXELS", "decode_image", "encode_jpeg", "encode_png",
-    "load_image_files",
+    "resize_uint8",
 ]
 
 # Formats a caller may send; Pillow could open more, but these are what shops use.
@@ -53,7 +57,7 @@ def decode_image(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -
     """uint8 (size, size, 3) RGB from JPEG, PNG or WebP bytes: the model's input pixels.
 
     The pixel count is read from the header and checked before anything is decoded; the
-    resize is `fashionrec.model.images.resize_uint8`, the one resize of training, evaluation
+    resize is `resize_uint8`, the one resize of training, evaluation
     and serving.
 
     Args:
@@ -94,8 +98,6 @@ def decode_image(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -
             "image", f"corrupt or truncated image ({len(data)} bytes): {type(exc).__name__}") from None
     if rgb.shape[:2] == (size, size):
         return rgb.copy()
-    from fashionrec.model.images import resize_uint8  # torch: only callers that encode decode images
-
     return resize_uint8(rgb[None], size)[0].permute(1, 2, 0).numpy().copy()
 
 
@@ -137,28 +139,22 @@ class BoundedDecoder:
             self._slots.release()
 
 
-def load_image_files(files: list[Path], size: int, sources: list[tuple[Path, int]],
-                     progress: bool = False, threads: int = 4) -> np.ndarray:
-    """uint8 (n, size, size, 3) from image files; sources[i] is the (listing file, line)
-    that named files[i], so that a missing or broken picture is reported where it was listed."""
-    from fashionrec.data.formats.lines import MalformedFile
+def resize_uint8(images: "np.ndarray | torch.Tensor", size: int) -> "torch.Tensor":
+    """uint8 (N, H, W, 3) of any H, W → uint8 (N, 3, size, size), antialiased bilinear.
 
-    images = np.empty((len(files), size, size, 3), np.uint8)
+    The one resize of training, evaluation, serving and the data set readers (torch, imported
+    here so that only callers that resize load it).
+    """
+    import torch
+    import torch.nn.functional as F
 
-    def one(i: int) -> None:
-        listing, line = sources[i]
-        try:
-            data = files[i].read_bytes()
-        except OSError as exc:
-            raise MalformedFile(listing, line, f"cannot read image {files[i]}: "
-                                               f"{exc.strerror or exc}") from None
-        try:
-            images[i] = decode_image(data, size)
-        except InvalidArgument as exc:
-            raise MalformedFile(listing, line, f"image {files[i]}: {exc}") from None
-
-    with ThreadPoolExecutor(threads) as pool, \
-            tqdm(total=len(files), unit="image", desc="reading images", disable=not progress) as bar:
-        for _ in pool.map(one, range(len(files))):
-            bar.update()
-    return images
+    x = torch.as_tensor(images)
+    if x.dim() != 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected uint8 images (N, H, W, 3), got shape {tuple(x.shape)}")
+    x = x.permute(0, 3, 1, 2)
+    if x.shape[-2:] == (size, size):
+        return x.contiguous()
+    resized = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    # interpolate keeps the NHWC strides of the permuted view (channels_last); on CPU, conv
+    # backward on such inputs crashed torch 2.13 (segfault at backbone width 8), so return NCHW.
+    return resized.round_().clamp_(0, 255).to(torch.uint8).contiguous()

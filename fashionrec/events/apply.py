@@ -28,10 +28,10 @@ from fashionrec.errors import InvalidArgument
 from fashionrec.events.codec import updated_at_seconds
 from fashionrec.events.image_refs import ImageReader
 from fashionrec.events.ingest import ReceivedEvent, Rejected
-from fashionrec.index import CatalogIndex, IndexedItem, Item, ItemPatch
+from fashionrec.index import CatalogIndex, IndexedItem
 from fashionrec.index.schema import check_item, check_vocabulary
+from fashionrec.item_messages import item_from_upsert, patch_from_event
 from fashionrec.telemetry.metrics import IngestMetrics
-from fashionrec.v1.catalog_pb2 import ItemUpsert
 
 
 class EncodedImages(Protocol):
@@ -84,37 +84,43 @@ class IndexApplier:
         self._index.count()
 
     def apply(self, batch: Sequence[ReceivedEvent]) -> list[Rejected]:
+        """Writes a batch's events to the index, in order, skipping those older than the stored item.
+
+        Returns:
+            The events refused, with their reasons, in batch order; every other event was applied.
+        """
         version = self._version or self._index.live_version()
         fresh = self._drop_stale(batch, version)
-        rejected: list[Rejected] = []
-        upserts = []
-        for received in fresh:
+        # Events are keyed by their position in `fresh` (the same event may not be hashable).
+        rejected: dict[int, Rejected] = {}
+        upserts: dict[int, ReceivedEvent] = {}
+        for position, received in enumerate(fresh):
             if received.kind != "upsert":
                 continue
             try:
-                check_vocabulary(self._encoder.spec, _item(received, {}), "upsert")
+                check_vocabulary(self._encoder.spec, item_from_upsert(received.event, {}), "upsert")
             except InvalidArgument as exc:
-                rejected.append(Rejected(received, "invalid_item", str(exc)))
+                rejected[position] = Rejected(received, "invalid_item", str(exc))
             else:
-                upserts.append(received)
-        items = self._encode_upserts(upserts, rejected)
-        rejected_ids = {id(r.received) for r in rejected}
-        runnable = [r for r in fresh if id(r) not in rejected_ids]
+                upserts[position] = received
+        items, refused = self._encode_upserts(upserts)
+        rejected.update(refused)
+        runnable = [(position, r) for position, r in enumerate(fresh) if position not in rejected]
         started = time.perf_counter()
         start_ns = time.time_ns()
-        for kind, group in itertools.groupby(runnable, key=lambda r: r.kind):
+        for kind, group in itertools.groupby(runnable, key=lambda pair: pair[1].kind):
             events = list(group)
             if kind == "upsert":
-                self._index.upsert([items[id(r)] for r in events], version)
+                self._index.upsert([items[position] for position, _ in events], version)
             elif kind == "patch":
-                missing = set(self._index.patch([_patch(r) for r in events], version))
-                rejected += [Rejected(r, "unknown_sku", f"patch for {r.event.sku!r}, which is not indexed")
-                             for r in events if r.event.sku in missing]
+                missing = set(self._index.patch([patch_from_event(r.event) for _, r in events], version))
+                rejected.update({position: Rejected(r, "unknown_sku", f"patch for {r.event.sku!r}, which is not indexed")
+                                 for position, r in events if r.event.sku in missing})
             elif kind == "delete":
-                self._index.delete([r.event.sku for r in events], version)
+                self._index.delete([r.event.sku for _, r in events], version)
         self._metrics.stage_latency.labels(stage="upsert").observe(time.perf_counter() - started)
-        self._stage_spans("index.write", runnable, start_ns)
-        return rejected
+        self._stage_spans("index.write", [r for _, r in runnable], start_ns)
+        return [rejected[position] for position in sorted(rejected)]
 
     def _drop_stale(self, batch: Sequence[ReceivedEvent], version: str) -> list[ReceivedEvent]:
         latest = self._index.updated_at(sorted({r.event.sku for r in batch}), version)
@@ -129,37 +135,44 @@ class IndexApplier:
             fresh.append(received)
         return fresh
 
-    def _encode_upserts(self, upserts: list[ReceivedEvent], rejected: list[Rejected]) -> dict[int, IndexedItem]:
+    def _encode_upserts(self, upserts: dict[int, ReceivedEvent]
+                        ) -> tuple[dict[int, IndexedItem], dict[int, Rejected]]:
+        """Decodes and encodes the upserts' images in one batch.
+
+        Args:
+            upserts: the upsert events by their position in the batch.
+
+        Returns:
+            The indexable items and the refused events, both by position.
+        """
+        items: dict[int, IndexedItem] = {}
+        rejected: dict[int, Rejected] = {}
         if not upserts:
-            return {}
+            return items, rejected
         spec = self._encoder.spec
         start_ns, started = time.time_ns(), time.perf_counter()
-        decoded = list(self._pool.map(lambda r: self._load_image(r, spec.image_size), upserts))
-        self._stage_spans("image.decode", upserts, start_ns)
+        decoded = dict(zip(upserts, self._pool.map(lambda r: self._load_image(r, spec.image_size), upserts.values())))
+        self._stage_spans("image.decode", list(upserts.values()), start_ns)
         self._metrics.stage_latency.labels(stage="decode").observe(time.perf_counter() - started)
-        good = []
-        for received, result in zip(upserts, decoded):
-            if isinstance(result, Rejected):
-                rejected.append(result)
-            else:
-                good.append((received, result))
+        rejected = {position: result for position, result in decoded.items() if isinstance(result, Rejected)}
+        good = [position for position in upserts if position not in rejected]
         if not good:
-            return {}
+            return items, rejected
         start_ns, started = time.time_ns(), time.perf_counter()
-        encoded = self._encoder.encode(np.stack([image for _, image in good]))
-        self._stage_spans("model.encode", [r for r, _ in good], start_ns)
+        encoded = self._encoder.encode(np.stack([decoded[position] for position in good]))
+        self._stage_spans("model.encode", [upserts[position] for position in good], start_ns)
         self._metrics.stage_latency.labels(stage="encode").observe(time.perf_counter() - started)
         self._metrics.encoded_images.labels(device=str(self._encoder.device)).inc(len(good))
-        items: dict[int, IndexedItem] = {}
-        for row, (received, _) in enumerate(good):
+        for row, position in enumerate(good):
+            received = upserts[position]
             predicted = {a.name: a.values[int(v)] for a, v in zip(spec.vocabulary.attributes, encoded.labels[row])}
-            entry = IndexedItem(_item(received, predicted), encoded.whole[row], encoded.outfit[row],
+            entry = IndexedItem(item_from_upsert(received.event, predicted), encoded.whole[row], encoded.outfit[row],
                                 encoded.log_probs[row])
             try:
-                items[id(received)] = check_item(spec, entry, "upsert")
+                items[position] = check_item(spec, entry, "upsert")
             except InvalidArgument as exc:
-                rejected.append(Rejected(received, "invalid_item", str(exc)))
-        return items
+                rejected[position] = Rejected(received, "invalid_item", str(exc))
+        return items, rejected
 
     def _load_image(self, received: ReceivedEvent, size: int) -> np.ndarray | Rejected:
         upsert = received.event.upsert
@@ -185,27 +198,3 @@ class IndexApplier:
         for received in events:
             context = trace.set_span_in_context(received.span)
             self._tracer.start_span(name, context=context, start_time=start_ns).end(end_time=end_ns)
-
-
-def _item(received: ReceivedEvent, predicted: dict[str, str]) -> Item:
-    event, upsert = received.event, received.event.upsert
-    return Item(
-        sku=event.sku,
-        category=upsert.category,
-        labels=dict(upsert.labels),
-        predicted_labels=predicted,
-        title=upsert.title,
-        brand=upsert.brand,
-        price=upsert.price,
-        currency=upsert.currency,
-        in_stock=upsert.in_stock,
-        updated_at=updated_at_seconds(received.event),
-        image_uri=upsert.image_uri,
-    )
-
-
-def _patch(received: ReceivedEvent) -> ItemPatch:
-    patch = received.event.patch
-    fields = {name: getattr(patch, name) for name in ("price", "currency", "in_stock", "title", "brand")
-              if patch.HasField(name)}
-    return ItemPatch(sku=received.event.sku, updated_at=updated_at_seconds(received.event), **fields)

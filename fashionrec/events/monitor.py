@@ -163,6 +163,7 @@ class IngestMonitor:
         self._health = IngestHealth(True, "starting", 0.0)
         self._lock = threading.Lock()
         self._exported: set[TopicPartition] = set()
+        self._lags: dict[TopicPartition, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="ingest-monitor", daemon=True)
 
@@ -178,6 +179,11 @@ class IngestMonitor:
         """The last verdict."""
         with self._lock:
             return self._health
+
+    def lags(self) -> dict[TopicPartition, int]:
+        """The last measurement: records not yet committed, per partition it could measure."""
+        with self._lock:
+            return dict(self._lags)
 
     def _watch(self) -> None:
         probe: LagProbe | None = None
@@ -199,6 +205,8 @@ class IngestMonitor:
             # Before the worker joined (or while it is down after a restart) every partition counts.
             partitions = assignment or probe.partitions()
             lags = probe.measure(partitions)
+            with self._lock:
+                self._lags = dict(lags)
             for tp, value in lags.items():
                 self._metrics.lag.labels(topic=tp.topic, partition=str(tp.partition)).set(value)
             for tp in self._exported - set(partitions):  # no longer ours: another member reports it

@@ -14,14 +14,15 @@ import dataclasses
 from qdrant_client import QdrantClient
 
 from fashionrec.config import QdrantSettings
-from fashionrec.index.catalog import CatalogIndex, Hit, OutfitScore, PairScore, SearchResult, VectorQuery
+from fashionrec.index.catalog_index import CatalogIndex, Hit, OutfitScore, PairScore, SearchResult, VectorQuery
 from fashionrec.index.compose import Change
 from fashionrec.index.edge_store import EdgeStore
 from fashionrec.index.filters import Filters
-from fashionrec.index.schema import IndexedItem, Item, ItemPatch, point_id
+from fashionrec.index.schema import IndexedItem, ItemPatch, point_id
 from fashionrec.index.server_store import ServerStore
 from fashionrec.index.store import IndexSettings, VectorStore
 from fashionrec.index.timed import Observer, TimedStore
+from fashionrec.items import Item
 
 __all__ = [
     "CatalogIndex", "Change", "EdgeStore", "Filters", "Hit", "IndexSettings", "IndexedItem", "Item", "ItemPatch",
@@ -54,7 +55,9 @@ def open_index(
     index_settings: IndexSettings = IndexSettings(),
     max_k: int = 200,
     observe: Observer | None = None,
+    max_outfit_items: int = 16,
 ) -> CatalogIndex:
     """The index over open_store; observe(operation, seconds) is told the latency of each engine call."""
     store = open_store(settings, index_settings)
-    return CatalogIndex(TimedStore(store, observe) if observe else store, max_k=max_k)  # type: ignore[arg-type]
+    return CatalogIndex(TimedStore(store, observe) if observe else store, max_k=max_k,
+                        max_outfit_items=max_outfit_items)

@@ -1,6 +1,6 @@
 """Query vectors composed before the search, so that one search ranks exactly.
 
-Pure numpy on the model artifact; the search side is in fashionrec.index.catalog.
+Pure numpy on the model artifact; the search side is in fashionrec.index.catalog_index.
 
 - Manipulation: r' = r + M·i with i in {-1, 0, +1}^S, t the one-hot target labels (the
   item's labels with the changes applied); rank by
@@ -45,14 +45,14 @@ def indicator(
         try:
             vocab.position(change.attribute)
         except InvalidArgument as exc:
-            raise InvalidArgument.for_field(f"changes[{j}].attribute", str(exc)) from None
+            raise exc.at(f"changes[{j}].attribute") from None
         if change.attribute in seen:
             raise InvalidArgument.for_field(f"changes[{j}].attribute", f"{change.attribute!r} is changed twice")
         seen.add(change.attribute)
         try:
             target = vocab.global_index(change.attribute, change.value)
         except InvalidArgument as exc:
-            raise InvalidArgument.for_field(f"changes[{j}].value", str(exc)) from None
+            raise exc.at(f"changes[{j}].value") from None
         current = current_value(change.attribute)
         if current is not None:
             out[vocab.global_index(change.attribute, current)] -= 1.0
@@ -90,7 +90,7 @@ def normalised_weights(spec: ModelSpec, weights: Sequence[tuple[str, float]]) ->
         try:
             spec.vocabulary.position(attribute)
         except InvalidArgument as exc:
-            raise InvalidArgument.for_field(f"weights[{j}].attribute", str(exc)) from None
+            raise exc.at(f"weights[{j}].attribute") from None
         if attribute in out:
             raise InvalidArgument.for_field(f"weights[{j}].attribute", f"{attribute!r} is weighted twice")
         if not np.isfinite(weight) or weight < 0:

@@ -27,7 +27,7 @@ from typing import Any
 import qdrant_edge as edge
 
 from fashionrec.artifact import ModelArtifact, ModelSpec, load_artifact, load_spec
-from fashionrec.embedded.qdrant import open_edge_shard
+from fashionrec.index.edge_shard import open_edge_shard
 from fashionrec.errors import FailedPrecondition, NotFound
 from fashionrec.index import schema
 from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search
@@ -181,13 +181,13 @@ class EdgeStore(VectorStore):
 
     def set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         shard = self._shard(version)
+        # The engine refuses a set_payload on a missing point (an error told apart only by its
+        # text), so look the points up first: a patch of an item deleted since the caller looked
+        # changes nothing. Writes come from one ingest thread, so nothing deletes in between.
+        existing = {str(r.id) for r in shard.retrieve([point_id for point_id, _ in updates], False, False)}
         for point_id, fields in updates:
-            try:
+            if point_id in existing:
                 shard.update(edge.UpdateOperation.set_payload([point_id], dict(fields)))
-            except Exception as exc:
-                # Deleted since the caller looked it up: a patch of a deleted item changes nothing.
-                if not str(exc).startswith("No point with id"):
-                    raise
 
     def delete(self, version: str, ids: Sequence[str]) -> None:
         if ids:

@@ -41,6 +41,7 @@ import numpy as np
 
 from fashionrec.artifact import ModelSpec
 from fashionrec.errors import InvalidArgument
+from fashionrec.items import Item
 
 WHOLE = "whole"
 MANIPULATION = "manipulation"
@@ -128,60 +129,41 @@ def payload_indexes(spec: ModelSpec) -> dict[str, str]:
     return indexes
 
 
-@dataclass(frozen=True)
-class Item:
-    """What the index knows about an item besides its vectors (the payload)."""
+def item_to_payload(item: Item, model_version: str, whole_norm: float) -> dict[str, Any]:
+    """The point's payload for an item (the module docstring lists the fields)."""
+    return {
+        "sku": item.sku,
+        "category": item.category,
+        "labels": dict(item.labels),
+        "predicted_labels": dict(item.predicted_labels),
+        "title": item.title,
+        "brand": item.brand,
+        "price": float(item.price),
+        "currency": item.currency,
+        "in_stock": int(bool(item.in_stock)),
+        "updated_at": float(item.updated_at),
+        "image_uri": item.image_uri,
+        "model_version": model_version,
+        "whole_norm": whole_norm,
+    }
 
-    sku: str
-    category: str
-    labels: Mapping[str, str] = field(default_factory=dict)
-    predicted_labels: Mapping[str, str] = field(default_factory=dict)
-    title: str = ""
-    brand: str = ""
-    price: float = 0.0
-    currency: str = ""
-    in_stock: bool = True
-    updated_at: float = 0.0
-    image_uri: str = ""
-    model_version: str = ""
 
-    def current_value(self, attribute: str) -> str | None:
-        """The item's value of an attribute: its given label, else the predicted one."""
-        return self.labels.get(attribute) or self.predicted_labels.get(attribute)
-
-    def to_payload(self, model_version: str, whole_norm: float) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "category": self.category,
-            "labels": dict(self.labels),
-            "predicted_labels": dict(self.predicted_labels),
-            "title": self.title,
-            "brand": self.brand,
-            "price": float(self.price),
-            "currency": self.currency,
-            "in_stock": int(bool(self.in_stock)),
-            "updated_at": float(self.updated_at),
-            "image_uri": self.image_uri,
-            "model_version": model_version,
-            "whole_norm": whole_norm,
-        }
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> "Item":
-        return cls(
-            sku=payload["sku"],
-            category=payload.get("category", ""),
-            labels=dict(payload.get("labels") or {}),
-            predicted_labels=dict(payload.get("predicted_labels") or {}),
-            title=payload.get("title", ""),
-            brand=payload.get("brand", ""),
-            price=float(payload.get("price", 0.0)),
-            currency=payload.get("currency", ""),
-            in_stock=bool(payload.get("in_stock", 0)),
-            updated_at=float(payload.get("updated_at", 0.0)),
-            image_uri=payload.get("image_uri", ""),
-            model_version=payload.get("model_version", ""),
-        )
+def item_from_payload(payload: Mapping[str, Any]) -> Item:
+    """The item a point's payload describes (missing fields take Item's defaults)."""
+    return Item(
+        sku=payload["sku"],
+        category=payload.get("category", ""),
+        labels=dict(payload.get("labels") or {}),
+        predicted_labels=dict(payload.get("predicted_labels") or {}),
+        title=payload.get("title", ""),
+        brand=payload.get("brand", ""),
+        price=float(payload.get("price", 0.0)),
+        currency=payload.get("currency", ""),
+        in_stock=bool(payload.get("in_stock", 0)),
+        updated_at=float(payload.get("updated_at", 0.0)),
+        image_uri=payload.get("image_uri", ""),
+        model_version=payload.get("model_version", ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -258,7 +240,7 @@ def check_vocabulary(spec: ModelSpec, item: Item, field_name: str) -> None:
             try:
                 vocab.global_index(attribute, value)
             except InvalidArgument as exc:
-                raise InvalidArgument.for_field(f"{field_name}.{kind}[{attribute}]", str(exc)) from None
+                raise exc.at(f"{field_name}.{kind}[{attribute}]") from None
 
 
 def check_item(spec: ModelSpec, entry: IndexedItem, field_name: str) -> IndexedItem:

@@ -2,7 +2,7 @@
 
 A store holds one collection per model version (schema: fashionrec.index.schema)
 plus that version's model artifact, and a pointer to the live version. It knows
-nothing of attributes or query composition: fashionrec.index.catalog does that
+nothing of attributes or query composition: fashionrec.index.catalog_index does that
 once, on top of either backend.
 """
 

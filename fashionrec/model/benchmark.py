@@ -37,7 +37,7 @@ Bhattacharyya coefficient Σ_v sqrt(p_qa(v)·p_ga(v)) of the two renormalised po
 For outfits: model = ⟨A^T mean_i e_i, e_y⟩ (fashionrec.model.evaluation.outfit_query), and
 random. Target attributes whose value is UNKNOWN take no part in the posterior terms or the
 filter. Search is exact numpy, queries in chunks; served rows (queries answered by the
-running services over gRPC, fashionrec.model.served_eval) go through the same metrics.
+running services over gRPC, fashionrec_cli.served_eval) go through the same metrics.
 
 Standard errors: binomial sqrt(p(1 − p)/n) for hit rates, recalls and accuracies; the
 standard error of the mean for mAP and NDCG.

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from fashionrec import metrics
+from fashionrec import ranking_metrics
 from fashionrec.data.catalog import Catalog
 from fashionrec.model.evaluation import Embeddings, l2_normalise
 from fashionrec.vocab import UNKNOWN
@@ -44,7 +44,7 @@ OUTFIT_METHODS = (MODEL, RANDOM)
 
 def figure(values: np.ndarray, binary: bool | None = None) -> dict[str, float]:
     """{"mean", "se", "n"} of per-query values."""
-    mean, se = metrics.mean_and_se(values, binary)
+    mean, se = ranking_metrics.mean_and_se(values, binary)
     return {"mean": mean, "se": se, "n": int(np.asarray(values).size)}
 
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from fashionrec import metrics
+from fashionrec import ranking_metrics
 from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
 from fashionrec.model.benchmark_gallery import (BETA_ZERO, CHANGE_IGNORED, CHUNK, CLASSIFIER_SOFT, CONDITIONAL_K,
@@ -87,9 +87,9 @@ def manipulation_figures(ranking: np.ndarray, gallery_labels: np.ndarray,
                          ) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
     """(figures with SE, per-query values) of one method's rankings."""
     targets = np.array([x.target_labels for x in queries]).reshape(len(queries), -1)
-    per_query = {f"hit@{k}": metrics.manipulation_hits(ranking, gallery_labels, targets, k) for k in ks}
+    per_query = {f"hit@{k}": ranking_metrics.manipulation_hits(ranking, gallery_labels, targets, k) for k in ks}
     ndcg_k = min(NDCG_K, ranking.shape[1])
-    per_query[f"ndcg@{ndcg_k}"] = metrics.manipulation_ndcg_per_query(ranking, gallery_labels, targets, ndcg_k)
+    per_query[f"ndcg@{ndcg_k}"] = ranking_metrics.manipulation_ndcg_per_query(ranking, gallery_labels, targets, ndcg_k)
     return {name: figure(v) for name, v in per_query.items()}, per_query
 
 
@@ -154,7 +154,7 @@ def conditional_figures(emb: Embeddings, catalog: Catalog, gallery: Gallery,
             if bar is not None:
                 bar.update(len(refs_all))
         for m, parts in rankings.items():
-            ap = metrics.conditional_ap_per_query(np.concatenate(parts), gallery.labels, values, a, k, n_relevant)
+            ap = ranking_metrics.conditional_ap_per_query(np.concatenate(parts), gallery.labels, values, a, k, n_relevant)
             per_query[m].append(ap)
             out[m][attribute.name] = figure(ap, binary=False)
     for m, parts in per_query.items():
@@ -173,8 +173,8 @@ def outfit_figures(emb: Embeddings, catalog: Catalog, gallery_split: str, fitb: 
         scores = np.array([[outfit_query(emb, catalog, x.context, int(catalog.labels[c, 0])) @ emb.outfit[c]
                             for c in x.candidates] for x in fitb])
         answers = np.array([x.answer for x in fitb])
-        out[MODEL]["fitb"] = figure(metrics.fitb_correct(scores, answers))
-        out[RANDOM]["fitb"] = figure(metrics.fitb_correct(rng.random(scores.shape), answers))
+        out[MODEL]["fitb"] = figure(ranking_metrics.fitb_correct(scores, answers))
+        out[RANDOM]["fitb"] = figure(ranking_metrics.fitb_correct(rng.random(scores.shape), answers))
     facts: dict[str, Any] = {}
     comp = complementary
     if comp:
@@ -206,7 +206,7 @@ def outfit_figures(emb: Embeddings, catalog: Catalog, gallery_split: str, fitb: 
         for m, ranking in rankings.items():
             for kk in OUTFIT_KS:
                 if m != SERVED or kk <= served.k:  # the services were asked for served.k items
-                    out[m][f"recall@{kk}"] = figure(metrics.recall_hits(ranking, hidden, kk))
+                    out[m][f"recall@{kk}"] = figure(ranking_metrics.recall_hits(ranking, hidden, kk))
         facts = {"category_gallery_mean": float(np.mean(sizes)), "category_gallery_min": int(np.min(sizes))}
     return out, facts
 

@@ -6,7 +6,7 @@ shares with training's validation (evaluate_manipulation, outfit_query, disentan
 and the per-split report `evaluate`.
 
 The query sets come from fashionrec.data.queries and the metrics from
-fashionrec.metrics; this module only turns a model's vectors into rankings and
+fashionrec.ranking_metrics; this module only turns a model's vectors into rankings and
 scores, the same way the index composes its queries:
 
 - manipulation: rank L2n(r) of the gallery by cosine to r + M·i;
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fashionrec import metrics
+from fashionrec import ranking_metrics
 from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
 from fashionrec.model.adde import ADDE
@@ -90,8 +90,8 @@ def evaluate_manipulation(emb: Embeddings, catalog: Catalog, split: str, queries
     labels = catalog.labels[gallery]
     # A gallery smaller than k is ranked entirely: @k then means @(gallery size − 1).
     width = ranking.shape[1]
-    out = {f"hit@{k}": metrics.manipulation_hit_rate(ranking, labels, targets, min(k, width)) for k in ks}
-    out["ndcg@30"] = metrics.manipulation_ndcg(ranking, labels, targets, min(30, width))
+    out = {f"hit@{k}": ranking_metrics.manipulation_hit_rate(ranking, labels, targets, min(k, width)) for k in ks}
+    out["ndcg@30"] = ranking_metrics.manipulation_ndcg(ranking, labels, targets, min(30, width))
     out["queries"] = len(queries)
     return out
 
@@ -112,7 +112,7 @@ def evaluate_conditional(emb: Embeddings, catalog: Catalog, split: str, queries:
         values = catalog.labels[refs, a]
         # The query is not in its own ranking, so it is not one of the relevant items either.
         n_relevant = (labels[None, :, a] == values[:, None]).sum(1) - 1
-        out[attribute.name] = metrics.conditional_map_at_k(ranking, labels, values, a, ranking.shape[1],
+        out[attribute.name] = ranking_metrics.conditional_map_at_k(ranking, labels, values, a, ranking.shape[1],
                                                            n_relevant)
     return out
 
@@ -129,7 +129,7 @@ def evaluate_outfits(emb: Embeddings, catalog: Catalog, split: str, seed: int,
     if fitb:
         scores = np.array([[outfit_query(emb, catalog, x.context, int(catalog.labels[c, 0])) @ emb.outfit[c]
                             for c in x.candidates] for x in fitb])
-        out["fitb"] = metrics.fitb_accuracy(scores, np.array([x.answer for x in fitb]))
+        out["fitb"] = ranking_metrics.fitb_accuracy(scores, np.array([x.answer for x in fitb]))
         out["fitb_questions"] = len(fitb)
     comp = q.complementary_queries(catalog, split, seed)
     if comp:
@@ -142,7 +142,7 @@ def evaluate_outfits(emb: Embeddings, catalog: Catalog, split: str, seed: int,
             ranked = gallery[order]
             rankings.append(np.pad(ranked, (0, max(ks) - len(ranked)), constant_values=-1))
         ranking, hidden = np.stack(rankings), np.array([x.hidden for x in comp])
-        out.update({f"recall@{k}": metrics.recall_at_k(ranking, hidden, k) for k in ks})
+        out.update({f"recall@{k}": ranking_metrics.recall_at_k(ranking, hidden, k) for k in ks})
         out["complementary_queries"] = len(comp)
     return out
 

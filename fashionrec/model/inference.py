@@ -18,7 +18,7 @@ from fashionrec.errors import FailedPrecondition
 from fashionrec.model.adde import ADDE, log_posteriors
 from fashionrec.model.checkpoint import load_model
 from fashionrec.model.device import autocast, prepare_model, resolve_device, to_layout
-from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preprocessing import normalise, resize_uint8
 from fashionrec.model.preview_decoder import PreviewDecoder
 from fashionrec.model.preview_training import load_preview_decoder
 

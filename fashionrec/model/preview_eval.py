@@ -28,7 +28,7 @@ from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import decode_image, encode_png
 from fashionrec.model.adde import ADDE
-from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preprocessing import normalise, resize_uint8
 from fashionrec.model.preview_decoder import PreviewDecoder
 from fashionrec.progress import progress_bar
 from fashionrec.vocab import UNKNOWN

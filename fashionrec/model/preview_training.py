@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from fashionrec.data.catalog import Catalog
 from fashionrec.model import losses
 from fashionrec.model.adde import ADDE
-from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preprocessing import normalise, resize_uint8
 from fashionrec.model.memory import manipulation_indicator
 from fashionrec.model.preview_decoder import DecoderConfig, PreviewDecoder
 from fashionrec.progress import progress_bar

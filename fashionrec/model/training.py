@@ -36,7 +36,7 @@ from fashionrec.model.checkpoint import (TRAINING_STATE_FILE, load_training_stat
                                          save_training_state, set_posterior_weights, weights_digest)
 from fashionrec.model.device import autocast, prepare_model, to_layout
 from fashionrec.model.evaluation import evaluate_manipulation, model_embeddings
-from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preprocessing import normalise, resize_uint8
 from fashionrec.model.inference import encode_tensor
 from fashionrec.model.memory import manipulation_indicator
 from fashionrec.model.sampling import ManipulationSampler, labelled_batches, outfit_batches

@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from fashionrec.data.catalog import Catalog
-from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preprocessing import normalise, resize_uint8
 from fashionrec.progress import progress_bar
 from fashionrec.unsupervised import METHODS, losses
 from fashionrec.unsupervised.models import UnsupervisedConfig, UnsupervisedModel

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fashionrec.data import Catalog, generate_catalog
+from fashionrec.data.catalog import Catalog
+
+from fashionrec.data.synthetic import generate_catalog
 
 TINY_ITEMS = 200
 TINY_SIZE = 32

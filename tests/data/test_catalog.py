@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionrec.data import Catalog, generate_catalog, load_catalog, save_catalog
+from fashionrec.data.catalog import Catalog, load_catalog, save_catalog
+
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data.catalog import ITEMS_FILE
 from fashionrec.errors import InvalidArgument, NotFound
 

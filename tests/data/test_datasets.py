@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from fashionrec.data import Catalog, detect_format, open_dataset, save_catalog
+from fashionrec.data.catalog import Catalog, save_catalog
+
+from fashionrec.data.datasets import detect_format, open_dataset
 from fashionrec.data.formats import polyvore, shopping
 from fashionrec.errors import InvalidArgument, NotFound
 

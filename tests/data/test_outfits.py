@@ -4,7 +4,7 @@ from collections import Counter
 
 import numpy as np
 
-from fashionrec.data import Catalog
+from fashionrec.data.catalog import Catalog
 from fashionrec.data import taxonomy as tx
 from fashionrec.data.outfits import OutfitRules
 

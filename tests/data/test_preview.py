@@ -4,8 +4,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from fashionrec.data import Catalog
-from fashionrec.data.preview import write_sheets
+from fashionrec.data.catalog import Catalog
+from fashionrec.data.contact_sheet import write_sheets
 
 
 def test_writes_an_item_and_an_outfit_sheet(tmp_path: Path, tiny: Catalog) -> None:

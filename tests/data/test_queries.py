@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fashionrec.data import Catalog
+from fashionrec.data.catalog import Catalog
 from fashionrec.data import queries as q
 from fashionrec.data.outfits import OutfitRules
 from fashionrec.errors import InvalidArgument

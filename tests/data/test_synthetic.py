@@ -3,7 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fashionrec.data import Catalog, generate_catalog
+from fashionrec.data.catalog import Catalog
+
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data import taxonomy as tx
 from fashionrec.errors import InvalidArgument
 

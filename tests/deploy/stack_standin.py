@@ -38,15 +38,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import CollectorRegistry
 
 from fashionrec import config
-from fashionrec.embedded import open_edge_shard
+from fashionrec.index.edge_shard import open_edge_shard
 from fashionrec.errors import NotFound, Unavailable
 from fashionrec.events import codec
 from fashionrec.events.dead_letter import DeadLetterWriter
 from fashionrec.events.ingest import BackoffPolicy, IngestProgress, IngestWorker, ReceivedEvent, Rejected
 from fashionrec.events.monitor import IngestMonitor
 from fashionrec.events.kafka import consumer, ensure_topics, producer
-from fashionrec.interceptors import ServiceInterceptor
-from fashionrec.serving import RunningServer, Service, start_server
+from fashionrec_grpc.interceptors import ServiceInterceptor
+from fashionrec_grpc.serving import RunningServer, Service, start_server
 from fashionrec.telemetry.metrics import IngestMetrics, MetricsEndpoint, RpcMetrics, serve_metrics
 from fashionrec.telemetry.tracing import tracer_provider
 from fashionrec.v1 import outfit_pb2, outfit_pb2_grpc

@@ -11,8 +11,8 @@ from qdrant_client import QdrantClient
 
 from fashionrec import config
 from fashionrec.index import ServerStore
-from fashionrec.index.synthetic import synthetic_artifact
-from fashionrec.serving import start_server
+from fashionrec.index.synthetic_vectors import synthetic_artifact
+from fashionrec_grpc.serving import start_server
 from tests.deploy.prometheus_process import REPO, free_port
 
 

@@ -20,11 +20,12 @@ import grpc
 import pytest
 import yaml
 
-from fashionrec.cli.dev import Stack
+from fashionrec_cli.dev_command import Stack
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import encode_png
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, patch_event, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import patch_event, publish, upsert_event
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, outfit_pb2, outfit_pb2_grpc
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
 from tests.deploy.conftest import TRAFFIC_S, scrape_config_for

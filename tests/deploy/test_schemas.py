@@ -87,7 +87,7 @@ def test_encoder_replicas_stay_within_the_partition_count() -> None:
 
 
 def test_liveness_and_readiness_are_separate_probes() -> None:
-    from fashionrec.probes import LIVENESS_SERVICE
+    from fashionrec_grpc.probes import LIVENESS_SERVICE
 
     deployments = [d for _, d in _documents() if d["kind"] == "Deployment"]
     assert len(deployments) == 3

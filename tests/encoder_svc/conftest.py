@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from encoder_svc.server import prepare_index
-from fashionrec.data.catalog import Catalog, generate_catalog
+from fashionrec.data.catalog import Catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.index import CatalogIndex, EdgeStore
 from fashionrec.model.inference import Encoder
 

@@ -11,7 +11,8 @@ from encoder_svc.servicer import EncoderServicer
 from fashionrec.config import ServerSettings
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import BoundedDecoder, encode_png
-from fashionrec.serving import Service, Telemetry, start_service_process
+from fashionrec_grpc.serving import Service, start_service_process
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
 
 

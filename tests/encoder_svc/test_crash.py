@@ -21,9 +21,10 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from fashionrec.config import KafkaSettings, QdrantSettings
-from fashionrec.data.catalog import generate_catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 from fashionrec.index import open_index
 from tests.conftest import REPO
 from tests.helpers import wait_for

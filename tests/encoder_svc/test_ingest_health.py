@@ -12,9 +12,11 @@ from fashionrec.config import KafkaSettings, ServerSettings
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import BoundedDecoder
 from fashionrec.events import dead_letter, kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 from fashionrec.index import CatalogIndex
-from fashionrec.serving import Telemetry, start_service_process
+from fashionrec_grpc.serving import start_service_process
+from fashionrec.telemetry.process_telemetry import Telemetry
 from tests.helpers import wait_for
 
 FAST = IngestOptions(monitor_interval_s=0.2, stall_s=1.5)

@@ -11,10 +11,12 @@ from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import decode_image, encode_png
 from fashionrec.errors import Unavailable
 from fashionrec.events import dead_letter, kafka
-from fashionrec.events.publish import CatalogItem, catalog_items, delete_event, patch_event, publish, upsert_event
+from fashionrec.items import Item
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import CatalogItem, delete_event, patch_event, publish, upsert_event
 from fashionrec.index import CatalogIndex
 from fashionrec.index.schema import point_id
-from fashionrec.serving import Telemetry
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1.catalog_pb2 import CatalogEvent
 from tests.helpers import wait_for
 
@@ -55,8 +57,8 @@ def test_n_events_make_n_points_and_a_replay_changes_nothing(
     assert index.count() == len(items)
 
     [stored] = index.get_items([items[7].sku])
-    assert stored.item.price == pytest.approx(items[7].price)
-    assert dict(stored.item.labels) == dict(items[7].labels)
+    assert stored.item.price == pytest.approx(items[7].item.price)
+    assert dict(stored.item.labels) == dict(items[7].item.labels)
     assert stored.item.updated_at == pytest.approx(1_700_000_007)
     expected = encoder.encode(decode_image(items[7].image_png, encoder.spec.image_size)[None])
     np.testing.assert_allclose(stored.whole, expected.whole[0], rtol=1e-4, atol=1e-4)
@@ -89,15 +91,15 @@ def test_patches_and_deletes_apply_in_order_and_older_events_are_skipped(
         worker.stop()
     [stored_a, stored_c] = index.get_items([a.sku, c.sku])
     assert (stored_a.item.price, stored_a.item.in_stock) == (11.0, False)
-    assert stored_c.item.title == c.title and stored_c.item.updated_at == 500
+    assert stored_c.item.title == c.item.title and stored_c.item.updated_at == 500
 
 
 def test_poison_events_go_to_the_dead_letter_topic_and_good_ones_are_indexed(
     kafka_settings: KafkaSettings, topic: str, index: CatalogIndex, encoder, small_catalog: Catalog
 ) -> None:
     good = catalog_items(small_catalog, range(4))
-    bad_image = CatalogItem("bad-image", b"definitely not a png", good[0].category, {})
-    bad_category = CatalogItem("bad-category", encode_png(small_catalog.images[0]), "spaceship", {})
+    bad_image = CatalogItem(Item("bad-image", good[0].item.category), b"definitely not a png")
+    bad_category = CatalogItem(Item("bad-category", "spaceship"), encode_png(small_catalog.images[0]))
     events = [upsert_event(i, 10) for i in good[:2]] + [upsert_event(bad_image, 10), upsert_event(bad_category, 10)]
     events += [upsert_event(i, 10) for i in good[2:]] + [patch_event("never-indexed", 10, price=1.0)]
     _send(kafka_settings, events, raw=[b"\x00\x01garbage"])

@@ -27,9 +27,10 @@ from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import BoundedDecoder, encode_png
 from fashionrec.errors import InvalidArgument
 from fashionrec.events import codec, dead_letter, kafka
-from fashionrec.events.publish import catalog_items, patch_event, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import patch_event, upsert_event
 from fashionrec.index import CatalogIndex
-from fashionrec.serving import Telemetry
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1.catalog_pb2 import CatalogEvent, ItemUpsert
 from tests.helpers import wait_for
 
@@ -92,7 +93,7 @@ def test_every_kind_of_poison_is_dead_lettered_and_good_events_around_it_are_ind
     secret.write_bytes(SECRET)
     (root / "link.png").symlink_to(secret)
     (root / "big.png").write_bytes(b"\x89PNG" + b"\x00" * (5 * 1024 * 1024))
-    category, labels = good_items[0].category, dict(good_items[0].labels)
+    category, labels = good_items[0].item.category, dict(good_items[0].item.labels)
     png = good_items[0].image_png
     truncated = png[: len(png) // 2]
 
@@ -154,7 +155,8 @@ def test_every_kind_of_poison_is_dead_lettered_and_good_events_around_it_are_ind
         _send(producer, topic, key.encode(), value, content_type)
     for event in good_events[3:]:
         _send(producer, topic, event.sku.encode(), event.SerializeToString())
-    by_uri = _upsert(good_items[5].sku, uri="good.png", category=good_items[5].category, labels=dict(good_items[5].labels))
+    by_uri = _upsert(good_items[5].sku, uri="good.png", category=good_items[5].item.category,
+                     labels=dict(good_items[5].item.labels))
     _send(producer, topic, by_uri.sku.encode(), by_uri.SerializeToString())
     assert producer.flush(30) == 0
     kafka.ensure_topics(kafka_settings, {kafka_settings.dead_letter_topic: 1})

@@ -2,7 +2,7 @@
 
 The catalog is rendered at a size other than the model's, so the resize runs on
 both paths: training and evaluation resize the catalog's pixel arrays with
-`fashionrec.model.images.resize_uint8` (inside `Encoder.encode`); ingest decodes
+`fashionrec.model.preprocessing.resize_uint8` (inside `Encoder.encode`); ingest decodes
 the published PNG and must reach the same model input through the same function.
 """
 
@@ -12,13 +12,14 @@ import numpy as np
 
 from encoder_svc.ingest import IngestThread
 from fashionrec.config import KafkaSettings
-from fashionrec.data.catalog import generate_catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data.images import BoundedDecoder, decode_image, encode_png
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 from fashionrec.index import CatalogIndex
-from fashionrec.model.images import resize_uint8
-from fashionrec.serving import Telemetry
+from fashionrec.model.preprocessing import resize_uint8
+from fashionrec.telemetry.process_telemetry import Telemetry
 from tests.helpers import wait_for
 
 

@@ -12,10 +12,11 @@ from fashionrec.config import KafkaSettings
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import decode_image
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 from fashionrec.index import CatalogIndex
 from fashionrec.model.inference import Encoder
-from fashionrec.serving import Telemetry
+from fashionrec.telemetry.process_telemetry import Telemetry
 from tests.helpers import wait_for
 
 

@@ -11,7 +11,7 @@ from qdrant_client import QdrantClient
 
 from fashionrec.artifact import ModelArtifact
 from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, ServerStore, VectorStore
-from fashionrec.index.synthetic import synthetic_artifact, synthetic_items
+from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
 
 BACKENDS = ("edge", "server")
 CATALOG_SIZE = 300

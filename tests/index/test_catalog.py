@@ -17,7 +17,7 @@ from fashionrec.index import (
 )
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.schema import MAX_SKU_CHARS
-from fashionrec.index.synthetic import synthetic_artifact, synthetic_items
+from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
 from tests.index.conftest import MAX_K, make_store
 
 pytestmark = pytest.mark.filterwarnings(

@@ -10,7 +10,7 @@ from fashionrec.artifact import ModelArtifact
 from fashionrec.index.compose import (Change, indicator, manipulation_query, normalised_weights, outfit_query,
                                       pair_score, target_labels, weighted_query)
 from fashionrec.index.schema import attribute_slices, point_vectors
-from fashionrec.index.synthetic import synthetic_artifact, synthetic_items
+from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from qdrant_client import QdrantClient
 
 from fashionrec import config
 from fashionrec.index import ServerStore, open_store
-from fashionrec.index.synthetic import synthetic_artifact
+from fashionrec.index.synthetic_vectors import synthetic_artifact
 
 
 def test_distributed_settings_reach_new_collections(monkeypatch, tmp_path: Path) -> None:

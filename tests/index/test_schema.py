@@ -7,7 +7,7 @@ import pytest
 
 from fashionrec.artifact import ModelSpec
 from fashionrec.index.schema import ItemPatch, attribute_slices, check_spec, collection_name, point_id, point_vectors
-from fashionrec.index.synthetic import synthetic_artifact
+from fashionrec.index.synthetic_vectors import synthetic_artifact
 from fashionrec.vocab import Vocabulary
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fashionrec.data.catalog import Catalog, ItemMeta, Outfit
+from fashionrec.data.catalog import Catalog, Outfit
+from fashionrec.items import Item
 from fashionrec.vocab import Vocabulary
 
 VOCAB = Vocabulary.from_mapping({
@@ -28,7 +29,7 @@ def make_catalog(n: int = 96, size: int = 16, seed: int = 0) -> Catalog:
     images = np.clip(images + rng.normal(0, 8, images.shape), 0, 255).astype(np.uint8)
     labels[5, 2] = -1  # one unknown label, which every loss must ignore
     splits = np.array(["train", "train", "train", "val", "test"] * (n // 5 + 1))[:n]
-    items = [ItemMeta(f"sku-{i}", VOCAB.attributes[0].values[labels[i, 0]], "", "", 1.0, "EUR", True)
+    items = [Item(f"sku-{i}", VOCAB.attributes[0].values[labels[i, 0]], price=1.0, currency="EUR")
              for i in range(n)]
     outfits = []
     for split in ("train", "val", "test"):

@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from fashionrec.data import generate_catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data import queries as q
-from fashionrec.data.catalog import Catalog, ItemMeta
+from fashionrec.data.catalog import Catalog
+from fashionrec.items import Item
 from fashionrec.model import benchmark as b
 from fashionrec.model.evaluation import Embeddings, l2_normalise
 from fashionrec.vocab import UNKNOWN, Vocabulary
@@ -21,7 +22,7 @@ VOCAB = Vocabulary.from_mapping({"category": ["a", "b"], "color": ["r", "g"]})
 def _catalog(labels: list[list[int]]) -> Catalog:
     n = len(labels)
     return Catalog(vocabulary=VOCAB, images=np.zeros((n, 2, 2, 3), np.uint8), labels=np.array(labels),
-                   items=[ItemMeta(f"s{i}", "a", "", "", 1.0, "EUR", True) for i in range(n)],
+                   items=[Item(f"s{i}", "a", price=1.0, currency="EUR") for i in range(n)],
                    splits=np.array(["test"] * n), outfits=[])
 
 
@@ -142,7 +143,7 @@ def test_a_perfect_model_on_the_whole_catalog() -> None:
 
 
 def test_eval_command_end_to_end(tiny_model_dir, tiny_catalog, tmp_path, capsys) -> None:
-    from fashionrec.cli import main
+    from fashionrec_cli import main
     from fashionrec.data.catalog import save_catalog
 
     data = tmp_path / "catalog"
@@ -173,8 +174,8 @@ def test_the_same_queries_through_the_running_services(tiny_model_dir, tiny_cata
 
     from fashionrec.model.checkpoint import load_model
     from fashionrec.model.evaluation import model_embeddings
-    from fashionrec.model.images import resize_uint8
-    from fashionrec.model.served_eval import served_stack
+    from fashionrec.model.preprocessing import resize_uint8
+    from fashionrec_cli.served_eval import served_stack
 
     model, spec = load_model(tiny_model_dir)
     emb = model_embeddings(model, resize_uint8(tiny_catalog.images, spec.image_size), torch.device("cpu"))
@@ -197,7 +198,7 @@ def test_the_same_queries_through_the_running_services(tiny_model_dir, tiny_cata
 
 
 def test_eval_help_documents_the_options_with_examples(capsys) -> None:
-    from fashionrec.cli import main
+    from fashionrec_cli import main
 
     with pytest.raises(SystemExit):
         main(["eval", "--help"])

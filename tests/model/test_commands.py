@@ -3,8 +3,8 @@
 import json
 
 from fashionrec.artifact import load_artifact
-from fashionrec.cli import main
-from fashionrec.data import save_catalog
+from fashionrec_cli import main
+from fashionrec.data.catalog import save_catalog
 
 
 def test_train_then_eval_from_the_command_line(tmp_path, tiny_catalog, capsys):
@@ -32,7 +32,7 @@ def test_outfit_flags_reach_the_training_config():
     import argparse
     from pathlib import Path
 
-    from fashionrec.cli.train import build_config
+    from fashionrec_cli.train_command import build_config
 
     base = dict(image_size=None, width=None, attribute_dim=None, epochs=None, outfit_epochs=None, baseline=None,
                 ablate=[], seed=0, init_from=Path("m"))

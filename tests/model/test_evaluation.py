@@ -48,7 +48,7 @@ def test_a_trained_model_gets_every_figure(tiny_model_dir, tiny_catalog):
     import torch
 
     from fashionrec.model.checkpoint import load_model
-    from fashionrec.model.images import resize_uint8
+    from fashionrec.model.preprocessing import resize_uint8
 
     model, spec = load_model(tiny_model_dir)
     emb = model_embeddings(model, resize_uint8(tiny_catalog.images, spec.image_size), torch.device("cpu"))

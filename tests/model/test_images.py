@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from fashionrec.model.images import normalise, resize_uint8
+from fashionrec.model.preprocessing import normalise, resize_uint8
 
 
 def test_resize_gives_contiguous_nchw_uint8_of_the_model_size():

@@ -5,7 +5,7 @@ import pytest
 
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.images import encode_png
-from fashionrec.interceptors import field_violations
+from fashionrec_grpc.status import field_violations
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, outfit_pb2, outfit_pb2_grpc
 from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
 

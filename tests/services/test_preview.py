@@ -16,16 +16,19 @@ import pytest
 from PIL import Image
 
 from encoder_svc.servicer import EncoderServicer
-from fashionrec.cli import main
-from fashionrec.cli.dev import Stack, embedded_stack
+from fashionrec_cli import main
+from fashionrec_cli.dev_command import Stack, embedded_stack
 from fashionrec.config import ServerSettings
-from fashionrec.data.catalog import Catalog, generate_catalog
+from fashionrec.data.catalog import Catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data.images import BoundedDecoder, encode_png
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
-from fashionrec.interceptors import field_violations
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
+from fashionrec_grpc.status import field_violations
 from fashionrec.model.inference import Encoder
-from fashionrec.serving import Service, Telemetry, start_service_process
+from fashionrec_grpc.serving import Service, start_service_process
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 from tests.helpers import wait_for
 

@@ -14,7 +14,8 @@ import retrieval_svc.server
 from fashionrec import config
 from fashionrec.embedded.broker import free_port
 from fashionrec.index import open_index
-from fashionrec.serving import Telemetry, start_service_process
+from fashionrec_grpc.serving import start_service_process
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import common_pb2, outfit_pb2, outfit_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 
 SERVICES = ["fashionrec.v1.EncoderService", "fashionrec.v1.RetrievalService", "fashionrec.v1.OutfitService"]

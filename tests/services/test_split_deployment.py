@@ -23,14 +23,15 @@ import pytest
 from encoder_svc.ingest import IngestThread
 from encoder_svc.server import prepare_index
 from fashionrec.config import KafkaSettings
-from fashionrec.data.catalog import generate_catalog
+from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data.images import BoundedDecoder
 from fashionrec.events import kafka
-from fashionrec.events.publish import catalog_items, publish, upsert_event
+from fashionrec.data.publishing import catalog_items
+from fashionrec.events.publish import publish, upsert_event
 from fashionrec.index import CatalogIndex, EdgeStore
-from fashionrec.interceptors import field_violations
+from fashionrec_grpc.status import field_violations
 from fashionrec.model.inference import Encoder
-from fashionrec.serving import Telemetry
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 from tests.conftest import REPO
 from tests.encoder_svc.test_poison import bomb_png

@@ -4,7 +4,7 @@ retrieval service, to EncoderService, and back.
 The encoder and the retrieval service run as two gRPC servers in this process, each with its own
 Telemetry (metrics registry and tracer provider, as in its own process) wired the way their
 `server.py` wires them: OpenTelemetry's server instrumentation on both, its client
-instrumentation on the retrieval -> encoder channel (fashionrec.grpc_options.encoder_channel).
+instrumentation on the retrieval -> encoder channel (fashionrec_grpc.options.encoder_channel).
 Each provider exports to its own in-memory exporter, so what each service would send to the
 collector is observable. The retrieval service searches the session stack's index.
 """
@@ -21,15 +21,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from encoder_svc.server import services as encoder_services
-from fashionrec.cli.dev import Stack
+from fashionrec_cli.dev_command import Stack
 from fashionrec.config import EncoderSettings, RetrievalSettings, ServerSettings
-from fashionrec.data.catalog import generate_catalog
-from fashionrec.events.publish import catalog_items
-from fashionrec.grpc_options import encoder_channel, intercept_channel
+from fashionrec.data.synthetic import generate_catalog
+from fashionrec.data.publishing import catalog_items
+from fashionrec_grpc.options import encoder_channel, intercept_channel
 from fashionrec.model.inference import Encoder
-from fashionrec.serving import ServiceProcess, Telemetry, start_service_process
+from fashionrec_grpc.serving import ServiceProcess, client_interceptor, start_service_process
+from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import common_pb2, retrieval_pb2, retrieval_pb2_grpc
-from retrieval_svc.photos import RemotePhotoEncoder
+from retrieval_svc.photo_client import RemotePhotoEncoder
 from retrieval_svc.server import services as retrieval_services
 from tests.helpers import wait_for
 
@@ -56,7 +57,7 @@ def split(stack: Stack, model_dir: Path) -> Iterator[Split]:
         started.append(encoder)
         telemetry = Telemetry.create("retrieval_svc", retrieval_spans)
         settings = RetrievalSettings(server=SERVER, encoder_address=f"127.0.0.1:{encoder.server.port}")
-        channel = encoder_channel(settings, (telemetry.client_interceptor(),))  # as retrieval_svc.server.main
+        channel = encoder_channel(settings, (client_interceptor(telemetry),))  # as retrieval_svc.server.main
         retrieval = start_service_process(retrieval_services(stack.index, RemotePhotoEncoder(channel, stack.index)),
                                           SERVER, telemetry)
         started.append(retrieval)
@@ -85,7 +86,7 @@ def test_a_photo_manipulate_is_one_trace_from_the_storefront_to_the_encoder(spli
     storefront_spans = InMemorySpanExporter()
     storefront = Telemetry.create("storefront", storefront_spans)
     with grpc.insecure_channel(split.address) as plain:
-        channel = intercept_channel(plain, storefront.client_interceptor())
+        channel = intercept_channel(plain, client_interceptor(storefront))
         with storefront.tracer("storefront").start_as_current_span("page view") as page:
             response = retrieval_pb2_grpc.RetrievalServiceStub(channel).Manipulate(_photo_manipulate(), timeout=60)
     assert len(response.hits) == 5

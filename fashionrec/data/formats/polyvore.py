@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 
 from fashionrec.data import queries as q
-from fashionrec.data.catalog import Catalog, ItemMeta, Outfit
+from fashionrec.data.catalog import Catalog, Outfit
+from fashionrec.items import Item
 from fashionrec.data.formats.lines import (MalformedFile, read_json, read_json_records,
                                            read_lines, require, write_json)
-from fashionrec.data.images import encode_jpeg, load_image_files
+from fashionrec.data.formats.image_files import load_image_files
+from fashionrec.data.images import encode_jpeg
 from fashionrec.data.taxonomy import GROUP
 from fashionrec.errors import InvalidArgument
 from fashionrec.vocab import UNKNOWN, Vocabulary
@@ -259,11 +261,11 @@ def _labels(directory: Path, metadata: list, kept: list[int], sidecar: dict | No
     return vocabulary, labels, styles, style_names
 
 
-def _item_meta(path: Path, line: int, key: str, meta: dict) -> ItemMeta:
+def _item_meta(path: Path, line: int, key: str, meta: dict) -> Item:
     own = meta.get("fashionrec", {})
     title = str(meta.get("title") or meta.get("url_name") or key)
     try:
-        return ItemMeta(sku=key, category=str(own.get("category",
+        return Item(sku=key, category=str(own.get("category",
                                                       meta.get("semantic_category", ""))),
                         title=title, brand=str(own.get("brand", "")),
                         price=float(own.get("price", 0.0)), currency=str(own.get("currency", "")),

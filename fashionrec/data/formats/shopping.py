@@ -26,10 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from fashionrec.data import queries as q
-from fashionrec.data.catalog import Catalog, ItemMeta
+from fashionrec.data.catalog import Catalog
+from fashionrec.items import Item
 from fashionrec.data.formats.lines import (MalformedFile, read_int_rows, read_json, read_lines,
                                            require, write_int_rows, write_json)
-from fashionrec.data.images import encode_png, load_image_files
+from fashionrec.data.formats.image_files import load_image_files
+from fashionrec.data.images import encode_png
 from fashionrec.vocab import UNKNOWN, Vocabulary
 
 ATTR_NUM = "attr_num.txt"
@@ -110,7 +112,7 @@ def read_catalog(directory: Path, image_root: Path | None = None, image_size: in
     images = load_image_files([root / p for p in paths], image_size, sources, progress)
     skus = _skus(paths)
     categories = vocabulary.attributes[0].values
-    items = [ItemMeta(sku=sku, category=categories[c] if c != UNKNOWN else "", title=sku,
+    items = [Item(sku=sku, category=categories[c] if c != UNKNOWN else "", title=sku,
                       brand="", price=0.0, currency="", in_stock=True)
              for sku, c in zip(skus, label_array[:, 0].tolist())]
     return Catalog(vocabulary=vocabulary, images=images, labels=label_array, items=items,

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionrec.data import Catalog
+from fashionrec.data.catalog import Catalog
 from fashionrec.data import queries as q
 from fashionrec.data.formats import MalformedFile, polyvore
 

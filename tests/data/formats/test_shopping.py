@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fashionrec.data import Catalog
+from fashionrec.data.catalog import Catalog
 from fashionrec.data import queries as q
 from fashionrec.data.formats import MalformedFile, shopping
 from fashionrec.errors import NotFound
@@ -118,7 +118,7 @@ def test_missing_file_is_not_found(written: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("n_items", "seed"), [(80, 2), (100, 0)])
 def test_a_small_catalog_without_test_queries_exports_and_reads_back(tmp_path: Path, n_items: int, seed: int) -> None:
-    from fashionrec.data.catalog import generate_catalog
+    from fashionrec.data.synthetic import generate_catalog
 
     catalog = generate_catalog(n_items, seed=seed, image_size=32)
     assert q.manipulation_queries(catalog, "test", 0) == []  # the case that raised IndexError

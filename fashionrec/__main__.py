@@ -1,5 +1,0 @@
-import sys
-
-from fashionrec.cli import main
-
-sys.exit(main())

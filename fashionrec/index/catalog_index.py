@@ -1,0 +1,306 @@
+"""The index as the encoder writes through it and the query services read through it.
+
+`CatalogIndex` validates every request, composes the query vector
+(fashionrec.index.compose) and runs one filtered search on either backend
+(fashionrec.index.store). Reads use the live model version, resolved once per
+call, so a call never mixes two versions. Writes go to the version named, or
+the live one. Bad input raises InvalidArgument naming the field; an unknown
+SKU raises NotFound naming it; no live version raises FailedPrecondition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fashionrec.artifact import ModelArtifact
+from fashionrec.errors import FailedPrecondition, InvalidArgument, NotFound
+from fashionrec.index import compose, schema
+from fashionrec.index.compose import Change
+from fashionrec.index.filters import AnyOf, Condition, Filters, Search
+from fashionrec.index.schema import IndexedItem, ItemPatch, item_from_payload, item_to_payload, point_id
+from fashionrec.index.store import Point, VectorStore
+from fashionrec.items import Item
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """A query item that is not in the catalog (an uploaded photo, encoded): r, labels, ℓ.
+
+    log_probs (S,): the photo's class log-posteriors; without them, similarity ranks by
+    the chunks alone (the posterior half of s_a is then the same for every candidate).
+    """
+
+    whole: np.ndarray
+    labels: Mapping[str, str] = field(default_factory=dict)
+    log_probs: np.ndarray | None = None
+
+
+QueryItem = str | VectorQuery  # a SKU, or an encoded photo
+
+
+@dataclass(frozen=True)
+class Hit:
+    item: Item
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    model_version: str
+
+
+@dataclass(frozen=True)
+class PairScore:
+    sku_a: str
+    sku_b: str
+    score: float
+
+
+@dataclass(frozen=True)
+class OutfitScore:
+    score: float
+    pairs: list[PairScore]
+    model_version: str
+
+
+@dataclass(frozen=True)
+class _Probe:
+    whole: np.ndarray
+    log_probs: np.ndarray
+    current_value: Callable[[str], str | None]
+    exclude_ids: tuple[str, ...]
+
+
+class CatalogIndex:
+    def __init__(self, store: VectorStore, max_k: int = 200, max_outfit_items: int = 16) -> None:
+        self._store = store
+        self._max_k = max_k
+        self._max_outfit_items = max_outfit_items
+
+    # -- versions ---------------------------------------------------------------------------
+
+    def create_version(self, artifact: ModelArtifact) -> None:
+        self._store.create_version(artifact)
+
+    def versions(self) -> list[str]:
+        return self._store.versions()
+
+    def set_live(self, version: str) -> None:
+        self._store.set_live(version)
+
+    def drop_version(self, version: str) -> None:
+        self._store.drop_version(version)
+
+    def live_version(self) -> str:
+        version = self._store.live_version()
+        if version is None:
+            raise FailedPrecondition("no live index yet: create a model version and switch to it")
+        return version
+
+    def artifact(self, version: str | None = None) -> ModelArtifact:
+        """The model artifact of a version (default: the live one), read from the index."""
+        return self._store.artifact(version or self.live_version())
+
+    def optimize(self, version: str | None = None) -> None:
+        """Builds the search graphs after a bulk load; call it once the load is done."""
+        self._store.optimize(version or self.live_version())
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def upsert(self, items: Sequence[IndexedItem], version: str | None = None) -> None:
+        """Writes items (replacing any with the same SKU); replaying a batch changes nothing."""
+        version = version or self.live_version()
+        spec = self._store.artifact(version).spec
+        points: dict[str, Point] = {}  # the last entry of a SKU wins, as it would in the stream
+        for i, entry in enumerate(items):
+            entry = schema.check_item(spec, entry, f"items[{i}]")
+            vectors = schema.point_vectors(spec, entry.whole, entry.outfit, entry.log_probs)
+            payload = item_to_payload(entry.item, version, float(np.linalg.norm(entry.whole)))
+            points[entry.item.sku] = Point(point_id(entry.item.sku), vectors, payload)
+        self._store.upsert(version, list(points.values()))
+
+    def patch(self, patches: Sequence[ItemPatch], version: str | None = None) -> list[str]:
+        """Sets payload fields, vectors untouched. Returns the SKUs that are not indexed (nothing done)."""
+        version = version or self.live_version()
+        for i, p in enumerate(patches):
+            if p.price is not None and not np.isfinite(p.price):
+                raise InvalidArgument.for_field(f"patches[{i}].price", "must be a finite number")
+        known = self._existing(version, [p.sku for p in patches])
+        self._store.set_payload(version, [(point_id(p.sku), p.to_payload()) for p in patches if p.sku in known])
+        return [p.sku for p in patches if p.sku not in known]
+
+    def delete(self, skus: Sequence[str], version: str | None = None) -> None:
+        """Removes items; unknown SKUs are fine (a replayed delete changes nothing)."""
+        self._store.delete(version or self.live_version(), [point_id(s) for s in skus])
+
+    def updated_at(self, skus: Sequence[str], version: str | None = None) -> dict[str, float]:
+        """SKU -> stored updated_at (seconds since the epoch) of the indexed ones among skus."""
+        points = self._store.retrieve(version or self.live_version(), [point_id(s) for s in skus])
+        return {p.payload["sku"]: float(p.payload.get("updated_at", 0.0)) for p in points}
+
+    def _existing(self, version: str, skus: Sequence[str]) -> set[str]:
+        return {p.payload["sku"] for p in self._store.retrieve(version, [point_id(s) for s in skus])}
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get_items(self, skus: Sequence[str], version: str | None = None) -> list[IndexedItem]:
+        """Items with their raw vectors, in the order asked; NotFound names unknown SKUs."""
+        version = version or self.live_version()
+        for i, sku in enumerate(skus):
+            schema.check_sku(sku, f"skus[{i}]")
+        spec = self._store.artifact(version).spec
+        points = self._store.retrieve(version, [point_id(s) for s in skus],
+                                      with_vectors=(schema.WHOLE, schema.MANIPULATION, schema.OUTFIT))
+        by_sku = {p.payload["sku"]: p for p in points}
+        missing = [s for s in skus if s not in by_sku]
+        if missing:
+            raise NotFound(f"unknown SKU{'s' if len(missing) > 1 else ''}: {', '.join(map(repr, missing))}")
+        out = []
+        for sku in skus:
+            p = by_sku[sku]
+            whole = np.asarray(p.vectors[schema.WHOLE], dtype=np.float32) * np.float32(p.payload["whole_norm"])
+            # ℓ is stored verbatim after L2n(r) in the manipulation vector.
+            log_probs = np.asarray(p.vectors[schema.MANIPULATION][spec.whole_dim:], dtype=np.float32)
+            out.append(IndexedItem(item_from_payload(p.payload), whole,
+                                   np.asarray(p.vectors[schema.OUTFIT], np.float32), log_probs))
+        return out
+
+    def count(self, filters: Filters = Filters(), version: str | None = None) -> int:
+        version = version or self.live_version()
+        return self._store.count(version, filters.conditions(self._store.artifact(version).spec))
+
+    def manipulate(
+        self,
+        query: QueryItem,
+        changes: Sequence[Change],
+        filters: Filters = Filters(),
+        k: int = 10,
+        require_predicted_target: bool = False,
+    ) -> SearchResult:
+        """Items like the query but with the changed attribute values (compose.manipulation_query)."""
+        version, artifact = self._live()
+        spec = artifact.spec
+        self._check_k(k)
+        must = filters.conditions(spec)
+        probe = self._probe(version, query)
+        i = compose.indicator(spec, changes, probe.current_value)
+        target = compose.target_labels(spec, i, probe.current_value)
+        vector = compose.manipulation_query(artifact, probe.whole, i, target)
+        if require_predicted_target:
+            must += [AnyOf(schema.predicted_key(c.attribute), (c.value,)) for c in changes]
+        return self._search(version, Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids))
+
+    def similar(self, query: QueryItem, filters: Filters = Filters(), k: int = 10) -> SearchResult:
+        """Items whose whole representation is closest (cosine)."""
+        version, artifact = self._live()
+        self._check_k(k)
+        must = filters.conditions(artifact.spec)
+        probe = self._probe(version, query)
+        return self._search(version, Search(schema.WHOLE, schema.unit(probe.whole), k, tuple(must), probe.exclude_ids))
+
+    def similar_by(
+        self,
+        query: QueryItem,
+        weights: Mapping[str, float] | Sequence[tuple[str, float]],
+        filters: Filters = Filters(),
+        k: int = 10,
+    ) -> SearchResult:
+        """Items ranked by sum_a w_a <s_a(q), s_a(g)> (schema.py), weights normalised to sum to one."""
+        version, artifact = self._live()
+        spec = artifact.spec
+        self._check_k(k)
+        pairs = list(weights.items()) if isinstance(weights, Mapping) else list(weights)
+        normalised = compose.normalised_weights(spec, pairs)
+        must = filters.conditions(spec)
+        probe = self._probe(version, query)
+        using, vector = compose.weighted_query(spec, probe.whole, probe.log_probs, normalised)
+        return self._search(version, Search(using, vector, k, tuple(must), probe.exclude_ids))
+
+    def complete_outfit(
+        self, outfit_skus: Sequence[str], target_category: str, filters: Filters = Filters(), k: int = 10
+    ) -> SearchResult:
+        """Items of target_category ranked by mean compatibility with every outfit item."""
+        version, artifact = self._live()
+        spec = artifact.spec
+        self._check_k(k)
+        self._check_skus(outfit_skus, "outfit_skus", minimum=1)
+        if target_category not in spec.categories:
+            raise InvalidArgument.for_field(
+                "target_category", f"unknown category {target_category!r}; known: {', '.join(spec.categories)}"
+            )
+        if filters.categories and target_category not in filters.categories:
+            raise InvalidArgument.for_field("filters.categories", "excludes target_category: nothing could match")
+        must: list[Condition] = filters.conditions(spec)
+        must = [c for c in must if not (isinstance(c, AnyOf) and c.key == "category")]
+        must.append(AnyOf("category", (target_category,)))
+        items = self.get_items(outfit_skus, version)
+        vector = compose.outfit_query(artifact, [e.outfit for e in items])
+        exclude = tuple(point_id(s) for s in outfit_skus)
+        return self._search(version, Search(schema.OUTFIT, vector, k, tuple(must), exclude))
+
+    def score_outfit(self, skus: Sequence[str]) -> OutfitScore:
+        """Mean pairwise compatibility of the given items, and each pair's score."""
+        version, artifact = self._live()
+        self._check_skus(skus, "skus", minimum=2)
+        items = self.get_items(skus, version)
+        pairs = [
+            PairScore(a.item.sku, b.item.sku, compose.pair_score(artifact, a.outfit, b.outfit))
+            for n, a in enumerate(items)
+            for b in items[n + 1:]
+        ]
+        return OutfitScore(float(np.mean([p.score for p in pairs])), pairs, version)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _live(self) -> tuple[str, ModelArtifact]:
+        version = self.live_version()
+        return version, self._store.artifact(version)
+
+    def _check_k(self, k: int) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self._max_k:
+            raise InvalidArgument.for_field("k", f"must be an integer from 1 to {self._max_k}, not {k!r}")
+
+    def _check_skus(self, skus: Sequence[str], name: str, minimum: int) -> None:
+        if len(skus) < minimum:
+            raise InvalidArgument.for_field(name, f"at least {minimum} SKU{'s' if minimum > 1 else ''} needed")
+        if len(skus) > self._max_outfit_items:
+            raise InvalidArgument.for_field(name, f"at most {self._max_outfit_items} SKUs allowed")
+        seen: set[str] = set()
+        for i, sku in enumerate(skus):
+            schema.check_sku(sku, f"{name}[{i}]")
+            if sku in seen:
+                raise InvalidArgument.for_field(f"{name}[{i}]", f"{sku!r} is given twice")
+            seen.add(sku)
+
+    def _probe(self, version: str, query: QueryItem) -> _Probe:
+        spec = self._store.artifact(version).spec
+        if isinstance(query, str):
+            schema.check_sku(query, "item.sku")
+            [entry] = self.get_items([query], version)
+            return _Probe(entry.whole, entry.log_probs, entry.item.current_value, (point_id(query),))
+        whole = schema.as_vector(query.whole, spec.whole_dim, "item.whole")
+        if np.any(schema.chunk_norms(spec, whole) == 0):
+            raise InvalidArgument.for_field("item.whole", "an attribute chunk is all zeros")
+        for attribute, value in query.labels.items():
+            try:
+                spec.vocabulary.global_index(attribute, value)
+            except InvalidArgument as exc:
+                raise exc.at(f"item.labels[{attribute}]") from None
+        if query.log_probs is None:  # uniform posteriors: the same for every candidate
+            vocab = spec.vocabulary
+            log_probs = np.concatenate([np.full(len(a.values), -np.log(len(a.values)), np.float32)
+                                        for a in vocab.attributes])
+        else:
+            log_probs = schema.check_log_probs(spec, query.log_probs, "item.log_probs")
+        return _Probe(whole, log_probs, query.labels.get, ())
+
+    def _search(self, version: str, search: Search) -> SearchResult:
+        hits = self._store.search(version, search)
+        return SearchResult([Hit(item_from_payload(h.payload), h.score) for h in hits], version)

@@ -1,0 +1,39 @@
+"""One process's telemetry: its Prometheus registry, gRPC metrics and tracer provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
+from prometheus_client import CollectorRegistry
+
+from fashionrec.telemetry.metrics import RpcMetrics, register_process_collectors
+from fashionrec.telemetry.tracing import service_tracer_provider, tracer_provider
+
+__all__ = ["Telemetry"]
+
+
+@dataclass
+class Telemetry:
+    """One process's metrics registry and tracer provider, shared by its services and its ingest.
+
+    The gRPC interceptors built on it are fashionrec_grpc.serving's (server_interceptors,
+    client_interceptor).
+    """
+
+    registry: CollectorRegistry
+    rpc: RpcMetrics
+    provider: TracerProvider
+
+    @classmethod
+    def create(cls, service_name: str, exporter: SpanExporter | None = None) -> "Telemetry":
+        """In-memory (or no) export with exporter; otherwise OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+        registry = CollectorRegistry()
+        register_process_collectors(registry)
+        provider = tracer_provider(service_name, exporter) if exporter else service_tracer_provider(service_name)
+        return cls(registry, RpcMetrics(registry), provider)
+
+    def tracer(self, name: str) -> trace.Tracer:
+        return self.provider.get_tracer(name)

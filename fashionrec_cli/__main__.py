@@ -1,0 +1,5 @@
+import sys
+
+from fashionrec_cli import main
+
+sys.exit(main())

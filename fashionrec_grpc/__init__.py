@@ -1,0 +1,1 @@
+"""The gRPC edge every service shares: server wiring, interceptors, status mapping, proto conversion."""
