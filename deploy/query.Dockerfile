@@ -1,21 +1,19 @@
-# Retrieval and outfit services (and the bootstrap job): no torch in the
-# image, the query path never imports it.
+# Retrieval and outfit services (and the bootstrap job): the package's base
+# dependencies only, no torch; the query path never imports it (tests/test_architecture.py).
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1
 WORKDIR /app
-COPY requirements.txt deploy/dev-only.txt ./
-RUN grep -vxiE "($(grep -v '^#' dev-only.txt | paste -sd'|' -)|torch|sympy|networkx|mpmath|jinja2|markupsafe|filelock|fsspec)==.*" \
-      requirements.txt > requirements-image.txt \
- && pip install --no-cache-dir -r requirements-image.txt
-COPY pyproject.toml ./
+COPY requirements.txt pyproject.toml ./
 COPY fashionrec ./fashionrec
+COPY fashionrec_grpc ./fashionrec_grpc
+COPY fashionrec_cli ./fashionrec_cli
 COPY retrieval_svc ./retrieval_svc
 COPY outfit_svc ./outfit_svc
 COPY encoder_svc ./encoder_svc
 COPY models ./models
 COPY deploy/bootstrap.py deploy/grpc_health_probe.py ./deploy/
-# --no-deps: pyproject names torch, which this image leaves out on purpose.
-RUN pip install --no-cache-dir --no-deps --no-build-isolation .
+# requirements.txt pins every version; as constraints it pins only what the base needs.
+RUN pip install --no-cache-dir -c requirements.txt .
 ENV FASHIONREC_HOST=0.0.0.0
 # The service to run: retrieval_svc.server or outfit_svc.server.
 ARG SERVICE=retrieval_svc.server
