@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import argparse
-import time
 
 import grpc
 
@@ -21,12 +20,9 @@ from fashionrec_cli.dev_command import Stack, embedded_stack
 from fashionrec.config import KafkaSettings
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.synthetic import generate_catalog
-from fashionrec.events import kafka
-from fashionrec.data.publishing import catalog_items
-from fashionrec.events.publish import publish, upsert_event
 from fashionrec.embedded import EmbeddedBroker
 from fashionrec.events.kafka import ensure_topics
-from tests.helpers import wait_for
+from tests.helpers import index_through_kafka
 
 REPO = Path(__file__).resolve().parents[1]
 # The shipped model; FASHIONREC_TEST_MODEL points the suite at another one.
@@ -91,12 +87,7 @@ def stack(catalog: Catalog, model_dir: Path, tmp_path_factory: pytest.TempPathFa
     args = argparse.Namespace(data_dir=tmp_path_factory.mktemp("stack"), grpc_port=0, metrics_port=0,
                               broker_port=0, model=model_dir, fresh=False)
     with embedded_stack(args) as running:
-        producer = kafka.producer(running.kafka)
-        now = time.time()
-        publish(producer, running.kafka.catalog_topic,
-                [upsert_event(item, now) for item in catalog_items(catalog, range(len(catalog)))])
-        producer.close()
-        wait_for(lambda: running.index.count() == len(catalog), what="the catalog to be indexed")
+        index_through_kafka(running, catalog)
         yield running
 
 

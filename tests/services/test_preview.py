@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import io
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,15 +21,12 @@ from fashionrec.config import ServerSettings
 from fashionrec.data.catalog import Catalog
 from fashionrec.data.synthetic import generate_catalog
 from fashionrec.data.images import BoundedDecoder, encode_png
-from fashionrec.events import kafka
-from fashionrec.data.publishing import catalog_items
-from fashionrec.events.publish import publish, upsert_event
 from fashionrec_grpc.status import field_violations
 from fashionrec.model.inference import Encoder
 from fashionrec_grpc.serving import Service, start_service_process
 from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import common_pb2, encoder_pb2, encoder_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
-from tests.helpers import wait_for
+from tests.helpers import index_through_kafka
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +40,7 @@ def preview_stack(preview_catalog: Catalog, preview_model_dir: Path,
     args = argparse.Namespace(data_dir=tmp_path_factory.mktemp("preview-stack"), grpc_port=0, metrics_port=0,
                               broker_port=0, model=preview_model_dir, fresh=False)
     with embedded_stack(args) as running:
-        producer = kafka.producer(running.kafka)
-        publish(producer, running.kafka.catalog_topic, [upsert_event(item, time.time()) for item in
-                                                        catalog_items(preview_catalog, range(len(preview_catalog)))])
-        producer.close()
-        wait_for(lambda: running.index.count() == len(preview_catalog), what="the catalog to be indexed")
+        index_through_kafka(running, preview_catalog)
         yield running
 
 
