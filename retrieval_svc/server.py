@@ -29,7 +29,7 @@ def main() -> None:
     settings = config.load_or_exit(config.RetrievalSettings)
     telemetry = Telemetry.create("retrieval_svc")
     index = open_index(settings.qdrant, max_k=settings.max_k, observe=telemetry.rpc.observe_backend)
-    # Round robin, retries on UNAVAILABLE, keepalive, and the trace context sent along (grpc_options).
+    # Round robin, retries on UNAVAILABLE, keepalive, and the trace context sent along (fashionrec_grpc.options).
     channel = encoder_channel(settings, (client_interceptor(telemetry),))
     serve_until_signal(
         "retrieval_svc",
