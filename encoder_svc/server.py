@@ -80,7 +80,7 @@ def main() -> None:
     ingest = IngestThread(settings.kafka, index, encoder, decoder, telemetry, version=version,
                           options=IngestOptions.from_settings(settings)).start()
     serve_until_signal("encoder_svc", services(settings, encoder, decoder, index), settings.server, telemetry,
-                       health_check=index.count, before_stop=ingest.stop,
+                       health_check=index.check_reachable, before_stop=ingest.stop,
                        components={INGEST_HEALTH_SERVICE: ingest.healthy})
     index.close()
 

@@ -142,7 +142,7 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
                 LocalPreview(PreviewRenderer(encoder, decode_image, index, settings.max_image_bytes))),
             *outfit_svc.server.services(index),
         ]
-        process = start_service_process(services, server, telemetry, health_check=index.count)
+        process = start_service_process(services, server, telemetry, health_check=index.check_reachable)
         started.callback(process.stop, 0.0, server.grace_seconds)
         ingest = IngestThread(kafka, index, encoder, decode_image, telemetry, version=version,
                               options=IngestOptions.from_settings(settings)).start()

@@ -26,7 +26,7 @@ def main() -> None:
     telemetry = Telemetry.create("outfit_svc")
     index = open_index(settings.qdrant, max_k=settings.max_k, observe=telemetry.rpc.observe_backend,
                        max_outfit_items=settings.max_outfit_items)
-    serve_until_signal("outfit_svc", services(index), settings.server, telemetry, health_check=index.count)
+    serve_until_signal("outfit_svc", services(index), settings.server, telemetry, health_check=index.check_reachable)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def main() -> None:
                  RemotePreview(channel, default_timeout_s=settings.encoder_timeout_seconds, token=settings.encoder_token)),
         settings.server,
         telemetry,
-        health_check=index.count,
+        health_check=index.check_reachable,
     )
 
 

@@ -81,7 +81,7 @@ class IndexApplier:
 
     def check(self) -> None:
         """Raises when the index does not answer (a failure is then not an event's fault)."""
-        self._index.count()
+        self._index.check_reachable()
 
     def apply(self, batch: Sequence[ReceivedEvent]) -> list[Rejected]:
         """Writes a batch's events to the index, in order, skipping those older than the stored item.

@@ -176,6 +176,15 @@ class CatalogIndex:
         version = version or self.live_version()
         return self._store.count(version, filters.conditions(self._store.artifact(version).spec))
 
+    def check_reachable(self) -> None:
+        """Raises when the live index cannot answer (no live version, or the engine does not respond).
+
+        What the health checks call every few seconds: an estimated count, from the engine's
+        statistics. The exact count scanned every point, holding the GIL (13 ms at 100k items,
+        89-125 ms at 1M), and stalled every other request each time it ran.
+        """
+        self._store.count(self.live_version(), exact=False)
+
     def manipulate(
         self,
         query: QueryItem,

@@ -214,8 +214,8 @@ class EdgeStore(VectorStore):
         )
         return [ScoredPoint(str(h.id), h.score, dict(h.payload or {})) for h in hits]
 
-    def count(self, version: str, must: Sequence[Condition] = ()) -> int:
-        return self._shard(version).count(edge.CountRequest(exact=True, filter=_filter(must)))
+    def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
+        return self._shard(version).count(edge.CountRequest(exact=exact, filter=_filter(must)))
 
     def optimize(self, version: str) -> None:
         self._shard(version).optimize()

@@ -285,9 +285,9 @@ class ServerStore(VectorStore):
             ).points
         return [ScoredPoint(str(h.id), h.score, dict(h.payload or {})) for h in hits]
 
-    def count(self, version: str, must: Sequence[Condition] = ()) -> int:
+    def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         with _engine_errors(f"counting {version!r}"):
-            return self._client.count(self._name(version), count_filter=_filter(must), exact=True).count
+            return self._client.count(self._name(version), count_filter=_filter(must), exact=exact).count
 
     def optimize(self, version: str) -> None:
         # The server indexes in the background; wait until it reports the collection ready.

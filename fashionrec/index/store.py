@@ -123,7 +123,8 @@ class VectorStore(ABC):
     def search(self, version: str, search: Search) -> list[ScoredPoint]: ...
 
     @abstractmethod
-    def count(self, version: str, must: Sequence[Condition] = ()) -> int: ...
+    def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
+        """Points matching must; exact=False is the engine's estimate from its statistics (cheap)."""
 
     @abstractmethod
     def optimize(self, version: str) -> None:

@@ -79,9 +79,9 @@ class TimedStore(VectorStore):
         with self._timed("search"):
             return self._inner.search(version, search)
 
-    def count(self, version: str, must: Sequence[Condition] = ()) -> int:
+    def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         with self._timed("count"):
-            return self._inner.count(version, must)
+            return self._inner.count(version, must, exact)
 
     def optimize(self, version: str) -> None:
         with self._timed("optimize"):

@@ -105,7 +105,7 @@ def test_a_stalled_worker_turns_ingest_health_not_serving_while_queries_stay_ser
     ingest = IngestThread(kafka_settings, CatalogIndex(store), encoder, BoundedDecoder(), telemetry,
                           options=FAST).start()
     process = start_service_process([], ServerSettings(grpc_port=0, metrics_port=0), telemetry,
-                                    health_check=index.count, components={INGEST_HEALTH_SERVICE: ingest.healthy})
+                                    health_check=index.check_reachable, components={INGEST_HEALTH_SERVICE: ingest.healthy})
     serving, not_serving = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
     try:
         with grpc.insecure_channel(process.server.address) as channel:

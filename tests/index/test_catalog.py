@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,6 +213,17 @@ def test_count_applies_filters(shared_index: CatalogIndex, items: list[IndexedIt
     f = FILTER_SHAPES["category_in_stock"]
     expected = sum(1 for e in items if e.item.category == "cat2" and e.item.in_stock)
     assert shared_index.count(f) == expected > 0
+
+
+def test_check_reachable_passes_on_a_live_index_and_fails_without_one(
+    index: CatalogIndex, store: VectorStore, items: list[IndexedItem], tmp_path: Path
+) -> None:
+    index.check_reachable()  # the engine's estimate from its statistics: no exact scan
+    assert store.count(index.live_version(), exact=False) == len(items)
+    without_live = CatalogIndex(make_store("edge", tmp_path / "empty"))
+    with pytest.raises(FailedPrecondition, match="no live index"):
+        without_live.check_reachable()
+    without_live.close()
 
 
 def test_switching_the_live_version_leaves_no_window_without_results(

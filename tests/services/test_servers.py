@@ -44,7 +44,7 @@ def unreachable_qdrant():
     index = open_index(settings.qdrant)
     services = [*retrieval_svc.server.services(index, lambda image, timeout: None),
                 *outfit_svc.server.services(index)]
-    process = start_service_process(services, settings.server, Telemetry.create("test"), health_check=index.count)
+    process = start_service_process(services, settings.server, Telemetry.create("test"), health_check=index.check_reachable)
     channel = grpc.insecure_channel(process.server.address)
     yield channel
     channel.close()
