@@ -272,7 +272,9 @@ def start_grpc(index: CatalogIndex) -> ServiceProcess:
 
     services = [*retrieval_svc.server.services(index, _no_photos), *outfit_svc.server.services(index)]
     settings = ServerSettings(host="127.0.0.1", grpc_port=0, metrics_port=0)
-    return start_service_process(services, settings, Telemetry.create("bench-scale"), health_check=index.count)
+    # The health check the services use: check_reachable where the index has it, else count.
+    check = getattr(index, "check_reachable", index.count)
+    return start_service_process(services, settings, Telemetry.create("bench-scale"), health_check=check)
 
 
 class Stubs:
