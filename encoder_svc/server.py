@@ -15,7 +15,8 @@ from fashionrec.artifact import load_artifact
 from fashionrec.errors import FailedPrecondition
 from fashionrec.data.images import BoundedDecoder
 from fashionrec.index import CatalogIndex, open_index
-from fashionrec.telemetry.metrics import set_model_info
+from fashionrec.index.maintenance import IndexMaintainer
+from fashionrec.telemetry.metrics import IndexMetrics, set_model_info
 from fashionrec_grpc.serving import Service, serve_until_signal
 from fashionrec.telemetry.process_telemetry import Telemetry
 from fashionrec.v1 import encoder_pb2, encoder_pb2_grpc
@@ -69,6 +70,14 @@ def load_encoder(settings: config.EncoderSettings, model_dir: Path | None = None
     return Encoder.load(model_dir or settings.model_dir, settings.device)
 
 
+def start_index_maintainer(index: CatalogIndex, settings: config.QdrantSettings,
+                           telemetry: Telemetry) -> IndexMaintainer:
+    """The writer keeps the index's graphs built (the embedded engine) and exports their coverage."""
+    return IndexMaintainer(index, IndexMetrics(telemetry.registry), settings.maintain_seconds,
+                           settings.maintain_min_points, settings.maintain_max_points,
+                           build=not settings.url).start()
+
+
 def main() -> None:
     settings = config.load_or_exit(config.EncoderSettings)
     encoder = load_encoder(settings)
@@ -79,9 +88,11 @@ def main() -> None:
     decoder = image_decoder(settings)
     ingest = IngestThread(settings.kafka, index, encoder, decoder, telemetry, version=version,
                           options=IngestOptions.from_settings(settings)).start()
+    maintainer = start_index_maintainer(index, settings.qdrant, telemetry)
     serve_until_signal("encoder_svc", services(settings, encoder, decoder, index), settings.server, telemetry,
                        health_check=index.check_reachable, before_stop=ingest.stop,
                        components={INGEST_HEALTH_SERVICE: ingest.healthy})
+    maintainer.stop()
     index.close()
 
 

@@ -113,6 +113,13 @@ class QdrantSettings:
     shard_number: int = _setting(0, _non_negative, "shards of a new collection (server only)")
     replication_factor: int = _setting(0, _non_negative, "replicas of each shard (server only)")
     write_consistency_factor: int = _setting(0, _non_negative, "replicas that confirm a write (server only)")
+    # The embedded engine builds its search graphs only when asked (fashionrec.index.maintenance).
+    maintain_seconds: float = _setting(30.0, _positive, "how often the writer checks how much of the index is "
+                                       "outside the search graphs (exported as fashionrec_index_unindexed_ratio)")
+    maintain_min_points: int = _setting(20_000, _positive, "embedded engine: build the graphs (in a child process) "
+                                        "once this many points are outside them and writes have paused")
+    maintain_max_points: int = _setting(200_000, _positive, "embedded engine: build them at this many even while "
+                                        "writes continue")
 
 
 @dataclass(frozen=True)

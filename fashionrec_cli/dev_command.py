@@ -149,6 +149,8 @@ def embedded_stack(args: argparse.Namespace) -> Iterator[Stack]:
         process.health.add_component(INGEST_HEALTH_SERVICE, ingest.healthy)
         # Stopped before the servers: its spans go out before the tracer provider shuts down.
         started.callback(ingest.stop)
+        maintainer = encoder_svc.server.start_index_maintainer(index, settings.qdrant, telemetry)
+        started.callback(maintainer.stop)
         yield Stack(kafka, f"127.0.0.1:{process.server.port}",
                     f"http://{server.host}:{process.metrics.port}/metrics", version, index, ingest, directory)
 

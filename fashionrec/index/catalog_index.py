@@ -21,7 +21,7 @@ from fashionrec.index import compose, schema
 from fashionrec.index.compose import Change
 from fashionrec.index.filters import AnyOf, Condition, Filters, Search
 from fashionrec.index.schema import IndexedItem, ItemPatch, item_from_payload, item_to_payload, point_id
-from fashionrec.index.store import Point, VectorStore
+from fashionrec.index.store import IndexStatus, Point, VectorStore
 from fashionrec.items import Item
 
 
@@ -106,8 +106,12 @@ class CatalogIndex:
         return self._store.artifact(version or self.live_version())
 
     def optimize(self, version: str | None = None) -> None:
-        """Builds the search graphs after a bulk load; call it once the load is done."""
+        """Builds the search graphs after a bulk load (the embedded engine in a child process)."""
         self._store.optimize(version or self.live_version())
+
+    def index_status(self, version: str | None = None) -> IndexStatus:
+        """How much of a version (default: the live one) the search graphs cover."""
+        return self._store.index_status(version or self.live_version())
 
     def close(self) -> None:
         self._store.close()

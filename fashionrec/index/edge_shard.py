@@ -29,6 +29,7 @@ def open_edge_shard(
     distance: str = "cosine",
     wal_enabled: bool = True,
     hnsw_config: edge.HnswIndexConfig | None = None,
+    optimizers: edge.EdgeOptimizersConfig | None = None,
 ) -> edge.EdgeShard:
     """Loads the shard at path, or creates it with one named vector per (name, dimension)."""
     if distance not in _DISTANCES:
@@ -39,6 +40,7 @@ def open_edge_shard(
             for name, dim in vectors.items()
         },
         hnsw_config=hnsw_config,
+        optimizers=optimizers,
         wal_enabled=wal_enabled,
     )
     path = Path(path)

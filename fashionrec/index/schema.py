@@ -30,6 +30,7 @@ the Unix epoch, UTC), model_version, image_uri, whole_norm.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -80,8 +81,13 @@ def check_sku(sku: str, field_name: str) -> None:
         raise InvalidArgument.for_field(field_name, f"a SKU has at most {MAX_SKU_CHARS} characters, not {len(sku)}")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def point_id(sku: str) -> str:
-    """The point id of a SKU: the same on every backend, version and process."""
+    """The point id of a SKU: the same on every backend, version and process.
+
+    Cached: every query by SKU needs it twice (the lookup and the exclusion of the item itself),
+    and uuid5 (a SHA-1) was 0.12 ms of a ~2 ms in-process Manipulate (cProfile, 2k-point index).
+    """
     return str(uuid.uuid5(SKU_NAMESPACE, sku))
 
 

@@ -33,7 +33,7 @@ from fashionrec.artifact import ModelArtifact, ModelSpec
 from fashionrec.errors import FailedPrecondition, NotFound, Unavailable
 from fashionrec.index import schema
 from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search
-from fashionrec.index.store import IndexSettings, Point, ScoredPoint, StoredPoint, VectorStore
+from fashionrec.index.store import IndexSettings, IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
 _INDEX_TYPES = {
     schema.KEYWORD: models.PayloadSchemaType.KEYWORD,
@@ -288,6 +288,13 @@ class ServerStore(VectorStore):
     def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         with _engine_errors(f"counting {version!r}"):
             return self._client.count(self._name(version), count_filter=_filter(must), exact=exact).count
+
+    def index_status(self, version: str) -> IndexStatus:
+        with _engine_errors(f"reading the status of {version!r}"):
+            info = self._client.get_collection(self._name(version))
+        points = info.points_count or 0
+        per_point = len(schema.vector_dims(self.artifact(version).spec))
+        return IndexStatus(points, points * per_point, info.indexed_vectors_count or 0)
 
     def optimize(self, version: str) -> None:
         # The server indexes in the background; wait until it reports the collection ready.

@@ -30,6 +30,9 @@ class IndexSettings:
     payload_m: int = 0
     # Below this many KB of candidate vectors after filtering the engine scans exactly.
     full_scan_threshold_kb: int = 10_000
+    # A segment gets graphs once its vectors pass this many KB (None: the engine's default); below
+    # it an exact scan is as fast, and the segment stays plain.
+    indexing_threshold_kb: int | None = None
     # Search beam per named vector, from the 100k bench: 128 kept whole and outfit at recall 1.000
     # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that
     # vector searches wider. ef costs latency linearly (20k points: 0.7 ms at 128, 2.2 ms at 512).
@@ -59,6 +62,28 @@ class Point:
     id: str
     vectors: Mapping[str, Sequence[float]]
     payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How much of a version's vectors the search graphs cover (the rest is scanned exactly)."""
+
+    points: int
+    vectors: int  # named vectors stored: points × vectors per point
+    indexed_vectors: int
+
+    @property
+    def unindexed_vectors(self) -> int:
+        return max(0, self.vectors - self.indexed_vectors)
+
+    @property
+    def unindexed_points(self) -> int:
+        """Points with at least one vector outside the graphs (vectors are indexed per segment)."""
+        return -(-self.unindexed_vectors * self.points // self.vectors) if self.vectors else 0
+
+    @property
+    def unindexed_share(self) -> float:
+        return self.unindexed_vectors / self.vectors if self.vectors else 0.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +150,10 @@ class VectorStore(ABC):
     @abstractmethod
     def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         """Points matching must; exact=False is the engine's estimate from its statistics (cheap)."""
+
+    @abstractmethod
+    def index_status(self, version: str) -> IndexStatus:
+        """Points, vectors and vectors covered by the search graphs (from the engine's statistics)."""
 
     @abstractmethod
     def optimize(self, version: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from fashionrec.artifact import ModelArtifact
 from fashionrec.index.filters import Condition, Search
-from fashionrec.index.store import Point, ScoredPoint, StoredPoint, VectorStore
+from fashionrec.index.store import IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
 __all__ = ["Observer", "TimedStore"]
 
@@ -82,6 +82,10 @@ class TimedStore(VectorStore):
     def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         with self._timed("count"):
             return self._inner.count(version, must, exact)
+
+    def index_status(self, version: str) -> IndexStatus:
+        with self._timed("index_status"):
+            return self._inner.index_status(version)
 
     def optimize(self, version: str) -> None:
         with self._timed("optimize"):

@@ -122,6 +122,26 @@ class IngestMetrics:
         )
 
 
+class IndexMetrics:
+    """How much of the live index the search graphs cover, and the builds that extend them."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.points = Gauge("fashionrec_index_points", "Points in the live index.", registry=registry)
+        self.unindexed_ratio = Gauge(
+            "fashionrec_index_unindexed_ratio",
+            "Share of the live index's vectors outside the search graphs (searched by an exact scan).",
+            registry=registry,
+        )
+        self.builds = Counter(
+            "fashionrec_index_builds", "Builds of the search graphs started by the index maintainer, by outcome.",
+            ["outcome"], registry=registry,
+        )
+        self.build_seconds = Histogram(
+            "fashionrec_index_build_seconds", "Wall time of one build of the search graphs.",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600), registry=registry,
+        )
+
+
 @dataclass
 class MetricsEndpoint:
     server: WSGIServer
