@@ -47,7 +47,7 @@ from fashionrec.events.monitor import IngestMonitor
 from fashionrec.events.kafka import consumer, ensure_topics, producer
 from fashionrec_grpc.interceptors import ServiceInterceptor
 from fashionrec_grpc.serving import RunningServer, Service, start_server
-from fashionrec.telemetry.metrics import IngestMetrics, MetricsEndpoint, RpcMetrics, serve_metrics
+from fashionrec.telemetry.metrics import IndexMetrics, IngestMetrics, MetricsEndpoint, RpcMetrics, serve_metrics
 from fashionrec.telemetry.tracing import tracer_provider
 from fashionrec.v1 import outfit_pb2, outfit_pb2_grpc
 from fashionrec.v1.catalog_pb2 import CatalogEvent, ItemPatch, ItemUpsert
@@ -107,10 +107,11 @@ class _ScriptedOutfits(outfit_pb2_grpc.OutfitServiceServicer):
 class _StandInApplier:
     """Encoder + index stand-in: the first batch meets an index outage, then it applies."""
 
-    def __init__(self, shard: edge.EdgeShard, ingest: IngestMetrics, rpc: RpcMetrics) -> None:
+    def __init__(self, shard: edge.EdgeShard, ingest: IngestMetrics, rpc: RpcMetrics, index: IndexMetrics) -> None:
         self._shard = shard
         self._ingest = ingest
         self._rpc = rpc
+        self._index = index
         self._outage_left = 1
 
     def apply(self, batch: Sequence[ReceivedEvent]) -> list[Rejected]:
@@ -129,7 +130,14 @@ class _StandInApplier:
         if points:
             _timed(self._rpc, "upsert", lambda: self._shard.update(edge.UpdateOperation.upsert_points(points)))
         self._ingest.stage_latency.labels(stage="upsert").observe(time.perf_counter() - started)
+        self.report_index()
         return rejected
+
+    def report_index(self) -> None:
+        """What the encoder's index maintainer reports: the share outside the graphs (none built here)."""
+        info = self._shard.info()
+        self._index.points.set(info.points_count)
+        self._index.unindexed_ratio.set(1 - info.indexed_vectors_count / max(1, info.points_count))
 
 
 def _event(n: int) -> CatalogEvent:
@@ -159,6 +167,7 @@ class StandInStack:
         query_registry, encoder_registry = CollectorRegistry(), CollectorRegistry()
         query_rpc = RpcMetrics(query_registry)
         self._encoder_rpc, self._ingest = RpcMetrics(encoder_registry), IngestMetrics(encoder_registry)
+        self._index_metrics = IndexMetrics(encoder_registry)
         self._tracer = tracer
         service = Service.from_descriptor(outfit_pb2.DESCRIPTOR, "OutfitService",
                                           outfit_pb2_grpc.add_OutfitServiceServicer_to_server,
@@ -186,11 +195,13 @@ class StandInStack:
         # The lag gauge and ingest health come from the monitor, as in the encoder service.
         monitor = IngestMonitor(self._kafka, self._kafka.consumer_group, progress, self._ingest, stall_s=600,
                                 interval_s=1.0).start()
+        applier = _StandInApplier(self._shard, self._ingest, self._encoder_rpc, self._index_metrics)
+        applier.report_index()  # from the start, as the maintainer's first look
         worker = IngestWorker(
             # Small fetches: the worker's lag gauge reads the high watermark of the
             # last fetch, which a large prefetch buffer keeps stale for long.
             consumer(self._kafka, self._kafka.catalog_topic, max_partition_fetch_bytes=1024, fetch_max_bytes=1024),
-            _StandInApplier(self._shard, self._ingest, self._encoder_rpc),
+            applier,
             DeadLetterWriter(producer(self._kafka), self._kafka.dead_letter_topic),
             self._ingest, self._tracer, backoff=BackoffPolicy(initial_s=0.1, max_s=0.5), poll_timeout_ms=100,
             progress=progress,
