@@ -135,12 +135,14 @@ def wait_for_shutdown_signal() -> None:
 
 def server_interceptors(telemetry: Telemetry, settings: ServerSettings) -> list[grpc.ServerInterceptor]:
     """OpenTelemetry's gRPC server instrumentation (the server span, continuing the caller's
-    trace; probes and reflection left out), then auth, errors and metrics."""
+    trace; probes and reflection left out) when spans are exported, then auth, errors and metrics."""
+    ours = ServiceInterceptor(telemetry.rpc, settings.auth_token)
+    if not telemetry.exporting:
+        return [ours]
     from opentelemetry.instrumentation.grpc import filters, server_interceptor
 
     untraced = filters.any_of(filters.health_check(), filters.service_prefix("grpc.reflection"))
-    return [server_interceptor(tracer_provider=telemetry.provider, filter_=filters.negate(untraced)),
-            ServiceInterceptor(telemetry.rpc, settings.auth_token)]
+    return [server_interceptor(tracer_provider=telemetry.provider, filter_=filters.negate(untraced)), ours]
 
 
 def client_interceptor(telemetry: Telemetry) -> Any:

@@ -89,3 +89,16 @@ def test_calls_without_the_token_are_unauthenticated(served, metadata) -> None:
     with pytest.raises(grpc.RpcError) as info:
         _call(stub, "ok", metadata=metadata)
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_opentelemetry_interceptor_only_when_spans_are_exported(monkeypatch) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from fashionrec.config import ServerSettings
+    from fashionrec_grpc.interceptors import ServiceInterceptor as Ours
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    quiet = server_interceptors(Telemetry.create("quiet"), ServerSettings())
+    assert [type(i) for i in quiet] == [Ours]
+    traced = server_interceptors(Telemetry.create("traced", InMemorySpanExporter()), ServerSettings())
+    assert len(traced) == 2 and isinstance(traced[-1], Ours)
