@@ -5,7 +5,7 @@
 
 What it does, for a catalog of --items points:
 
-1. Builds (or reuses, from --index-dir/<items>-seed<seed>-<version>/) an embedded qdrant-edge
+1. Builds (or reuses, from --index-dir/<items>-seed<seed>-<version>-<settings hash>/) an embedded qdrant-edge
    index of synthetic items at the SHIPPED model's dimensions and vocabulary (the spec of
    models/adde-synthetic: 6 attributes with 10/12/6/5/5/5 values, 32 dims per attribute,
    64 outfit dims, its β and ω). The vectors have the cluster structure of
@@ -45,6 +45,7 @@ if __name__ == "__main__":  # before numpy is imported
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import json
 import multiprocessing
 import platform
@@ -53,6 +54,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,9 @@ class BenchConfig:
     local_queries: int = 2
     skip_local: bool = False
     model: Path = SHIPPED_MODEL
+    # False leaves the points outside the search graphs (the engine scans them exactly): for the
+    # test, whose 600 points are scanned exactly anyway, and where a build costs ~15 s.
+    optimize: bool = True
 
 
 # -- the catalog ----------------------------------------------------------------------------
@@ -133,7 +138,10 @@ def rss_kb() -> dict[str, int]:
 def open_or_build(config: BenchConfig, artifact: ModelArtifact,
                   items: list[IndexedItem]) -> tuple[EdgeStore, CatalogIndex, dict[str, Any]]:
     """The index from the cache directory when a finished build of the same catalog is there, else built."""
-    directory = config.index_dir / f"{config.items}-seed{config.seed}-{artifact.spec.version}"
+    # Keyed by what decides the index: the catalog (size, seed, model) and the engine's settings.
+    settings = hashlib.sha1(json.dumps(dataclasses.asdict(IndexSettings()), sort_keys=True).encode()).hexdigest()
+    plain = "" if config.optimize else "-plain"
+    directory = config.index_dir / f"{config.items}-seed{config.seed}-{artifact.spec.version}-{settings[:8]}{plain}"
     record = directory / "build.json"
     if record.exists():
         store = EdgeStore(directory / "qdrant", IndexSettings())
@@ -152,9 +160,10 @@ def open_or_build(config: BenchConfig, artifact: ModelArtifact,
     for start in range(0, len(items), UPSERT_BATCH):
         index.upsert(items[start:start + UPSERT_BATCH])
     upserted = time.perf_counter()
-    index.optimize()
+    if config.optimize:
+        index.optimize()
     build = {"build_s": upserted - started, "optimize_s": time.perf_counter() - upserted,
-             "built_at": _now(), "load_average": os.getloadavg()}
+             "optimized": config.optimize, "built_at": _now(), "load_average": os.getloadavg()}
     record.write_text(json.dumps(build, indent=2))
     return store, index, {**build, "reused": False, "directory": str(directory)}
 
@@ -432,9 +441,10 @@ def measure_throughput(config: BenchConfig, address: str, queries: dict) -> list
     payloads = [grpc_request(q)[1].SerializeToString()
                 for shape in FILTER_SHAPES for q in queries[("manipulate", shape)]]
     out = []
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
+    # A process pool (not multiprocessing.Pool, which restarts a child that fails to start forever).
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         for clients in config.clients:
-            result = pool.apply(_client_load, (address, payloads, clients, config.load_seconds))
+            result = pool.submit(_client_load, address, payloads, clients, config.load_seconds).result()
             result["load_average"] = os.getloadavg()
             print(f"  Manipulate, {clients:2d} clients: {result['calls_per_s']:7.1f} calls/s  "
                   f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}",
@@ -457,6 +467,19 @@ def _uptime() -> str:
         return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _code_version() -> str:
+    """The commit the bench ran on, "+changes" when the working tree differed from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
+
+
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
@@ -464,8 +487,9 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 def run(config: BenchConfig) -> dict[str, Any]:
     """Builds or opens the index, measures everything, returns the report (what the JSON file holds)."""
     report: dict[str, Any] = {"items": config.items, "seed": config.seed, "queries_per_cell": config.queries,
-                              "started": _now(), "uptime_start": _uptime(), "cpus": os.cpu_count(),
-                              "machine": platform.machine(), "settings": dataclasses.asdict(IndexSettings())}
+                              "started": _now(), "uptime_start": _uptime(), "code": _code_version(),
+                              "cpus": os.cpu_count(), "machine": platform.machine(),
+                              "settings": dataclasses.asdict(IndexSettings())}
     artifact = bench_artifact(config.model, config.seed)
     report["model"] = {"spec_of": str(config.model), "version": artifact.spec.version,
                        "vocabulary": {a.name: len(a.values) for a in artifact.spec.vocabulary.attributes},
@@ -509,10 +533,11 @@ def markdown(report: dict[str, Any]) -> str:
         f"({report['model']['version']})",
         "",
         f"- run {report['started']} – {report['finished']}, {report['queries_per_cell']} queries per cell, "
-        f"seed {report['seed']}, {report['cpus']} CPUs",
+        f"seed {report['seed']}, {report['cpus']} CPUs, code {report.get('code', 'unknown')}",
         f"- `uptime` at the start: `{report['uptime_start']}`",
         f"- `uptime` at the end: `{report['uptime_end']}`",
         f"- build: upserts {build['build_s']:.1f} s, optimize {build['optimize_s']:.1f} s"
+        + ("" if build.get("optimized", True) else " (not optimized: no search graphs)")
         + (f" (reused from {build['built_at']}, load average then {_loadavg(build)})" if build["reused"]
            else f" (load average after: {_loadavg(build)})"),
         f"- RSS per point: {rss['index_ready']:.0f} B with the index {'opened' if build['reused'] else 'built'}, "
