@@ -30,6 +30,9 @@ class IndexSettings:
     payload_m: int = 0
     # Below this many KB of candidate vectors after filtering the engine scans exactly.
     full_scan_threshold_kb: int = 10_000
+    # A filtered search scans the points that pass exactly when their vectors (of the vector
+    # searched) come to at most this many KB; 0: always the graph (EdgeStore._scan_exactly).
+    exact_scan_kb: int = 32_768
     # A segment gets graphs once its vectors pass this many KB (None: the engine's default); below
     # it an exact scan is as fast, and the segment stays plain.
     indexing_threshold_kb: int | None = None

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fashionrec.artifact import ModelArtifact
-from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem
+from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, IndexSettings
+from fashionrec.index.filters import AnyOf, Search
 from fashionrec.index.schema import collection_name
+from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
 
 
 def test_a_reopened_store_serves_the_same_live_version(
@@ -43,3 +45,23 @@ def test_an_unfinished_version_is_not_listed_and_can_be_created_again(
         assert index.versions() == ["v1"] and index.count() == 10
     finally:
         store.close()
+
+
+def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_path: Path) -> None:
+    def plan(exact_scan_kb: int, must: tuple) -> bool:
+        store = EdgeStore(tmp_path / f"plan-{exact_scan_kb}", IndexSettings(exact_scan_kb=exact_scan_kb))
+        index = CatalogIndex(store)
+        artifact = synthetic_artifact("v1")
+        index.create_version(artifact)
+        index.set_live("v1")
+        index.upsert(synthetic_items(artifact, 200, seed=3))
+        try:
+            # Every point passes: 200 points × 8 floats × 4 bytes = 6.4 KB of vectors.
+            return store._scan_exactly(store._shard("v1"), Search("outfit", [0.0] * 8, 5, must))
+        finally:
+            index.close()
+
+    everything = (AnyOf("category", tuple(synthetic_artifact("v1").spec.categories)),)
+    assert plan(64, everything)  # 6.4 KB ≤ 64 KB: scan
+    assert not plan(1, everything)  # over 1 KB: the graph
+    assert not plan(64, ())  # unfiltered: always the graph

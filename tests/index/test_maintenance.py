@@ -101,3 +101,4 @@ def test_maintainer_only_reports_when_the_backend_builds_by_itself() -> None:
     assert not maintainer.check() and not maintainer.check() and stub.builds == 0
     assert registry.get_sample_value("fashionrec_index_unindexed_ratio") == 0.8
     assert registry.get_sample_value("fashionrec_index_points") == 500_000
+
