@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--outfit-learning-rate", type=float, default=None,
                         help="Adam learning rate of the outfit stage (default 2e-3)")
     parser.add_argument("--outfit-every-item", action=argparse.BooleanOptionalAction, default=None,
-                        help="every item of an outfit is a target in turn (default), or only the held-out one")
+                        help="every item of an outfit is a target in turn, or only the held-out one (default)")
     parser.add_argument("--from", dest="init_from", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model's weights and train the outfit stage only")
     parser.add_argument("--steps", default="train,tune,preview",

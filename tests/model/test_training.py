@@ -113,7 +113,8 @@ def test_every_item_outfit_loss_makes_each_item_a_target_against_its_categorys_e
     from fashionrec.model.sampling import OutfitBatch
     from fashionrec.model.training import _Run
 
-    run = _Run(tiny_catalog, tiny_config, torch.device("cpu"), progress=False, log=lambda _: None)
+    run = _Run(tiny_catalog, dataclasses.replace(tiny_config, outfit_every_item=True), torch.device("cpu"),
+               progress=False, log=lambda _: None)
     outfits = [o.items for o in tiny_catalog.outfits_of("train")[:3]]  # (top, bottom, shoe) each
     batch = OutfitBatch(items=np.array([o[1:] for o in outfits]), positive=np.array([o[0] for o in outfits]),
                         negatives=np.array([[o[0] for o in outfits[1:]] + [outfits[0][0]]
