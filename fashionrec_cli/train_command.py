@@ -42,6 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "compositional, consistency, memory); repeatable")
     parser.add_argument("--outfit-negatives", type=int, default=None,
                         help="sampled same-category negatives per outfit (default 4)")
+    parser.add_argument("--outfit-learning-rate", type=float, default=None,
+                        help="Adam learning rate of the outfit stage (default 2e-3)")
+    parser.add_argument("--outfit-every-item", action=argparse.BooleanOptionalAction, default=None,
+                        help="every item of an outfit is a target in turn, or only the held-out one (default)")
     parser.add_argument("--from", dest="init_from", type=Path, default=None, metavar="MODEL_DIR",
                         help="start from this model's weights and train the outfit stage only")
     parser.add_argument("--steps", default="train,tune,preview",
@@ -78,6 +82,10 @@ def build_config(args: argparse.Namespace):
         config = dataclasses.replace(config, outfit_epochs=args.outfit_epochs)
     if getattr(args, "outfit_negatives", None):
         config = dataclasses.replace(config, outfit_negatives=args.outfit_negatives)
+    if getattr(args, "outfit_learning_rate", None):
+        config = dataclasses.replace(config, outfit_learning_rate=args.outfit_learning_rate)
+    if getattr(args, "outfit_every_item", None) is not None:
+        config = dataclasses.replace(config, outfit_every_item=args.outfit_every_item)
     if args.baseline == "amnet":
         config = amnet_like(config)
     for term in args.ablate:

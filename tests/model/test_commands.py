@@ -40,4 +40,8 @@ def test_outfit_flags_reach_the_training_config():
     assert config.outfit_negatives == 5
     default = build_config(argparse.Namespace(**base, outfit_negatives=None))
     assert default.outfit_negatives == 4
+    assert not default.outfit_every_item and default.outfit_learning_rate == 2e-3
+    every = build_config(argparse.Namespace(**base, outfit_negatives=None, outfit_every_item=True,
+                                            outfit_learning_rate=1e-3))
+    assert every.outfit_every_item and every.outfit_learning_rate == 1e-3
     assert default.model.image_size == 64 and default.model.backbone.stem_stride == 2

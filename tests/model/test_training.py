@@ -103,3 +103,37 @@ def test_init_from_refuses_another_model_configuration(tmp_path, tiny_model_dir,
     with pytest.raises(ValueError, match="another vocabulary or model configuration"):
         train(tiny_catalog, tmp_path / "other", dataclasses.replace(tiny_config, model=model),
               torch.device("cpu"), progress=False, log=lambda _: None, init_from=tiny_model_dir)
+
+
+def test_every_item_outfit_loss_makes_each_item_a_target_against_its_categorys_encoded_items(tiny_catalog,
+                                                                                               tiny_config):
+    """The every-item loss equals the mean over the outfits' items of a one-target InfoNCE built by hand."""
+    import torch.nn.functional as F
+
+    from fashionrec.model.sampling import OutfitBatch
+    from fashionrec.model.training import _Run
+
+    run = _Run(tiny_catalog, dataclasses.replace(tiny_config, outfit_every_item=True), torch.device("cpu"),
+               progress=False, log=lambda _: None)
+    outfits = [o.items for o in tiny_catalog.outfits_of("train")[:3]]  # (top, bottom, shoe) each
+    batch = OutfitBatch(items=np.array([o[1:] for o in outfits]), positive=np.array([o[0] for o in outfits]),
+                        negatives=np.array([[o[0] for o in outfits[1:]] + [outfits[0][0]]
+                                            for _ in outfits]))
+    run.model.eval()  # no augmentation between the two computations
+    unflipped = run.batch
+    run.batch = lambda rows, augment: unflipped(rows, augment=False)
+    loss = run.outfit_step(batch)
+    rows = np.unique(np.concatenate([np.ravel(batch.items), batch.positive, np.ravel(batch.negatives)]))
+    with torch.no_grad():
+        e = run.outfit_embeddings(rows, augment=False)
+    a = run.model.outfit.bilinear.detach()
+    category = tiny_catalog.labels[:, 0]
+    expected = []
+    for outfit in outfits:
+        for target in outfit:
+            context = [r for r in outfit if r != target]
+            query = e[np.searchsorted(rows, context)].mean(0) @ a
+            candidates = [r for r in rows if category[r] == category[target] and (r == target or r not in outfit)]
+            scores = e[np.searchsorted(rows, candidates)] @ query
+            expected.append(F.cross_entropy(scores.unsqueeze(0), torch.tensor([candidates.index(target)])))
+    torch.testing.assert_close(loss.detach(), torch.stack(expected).mean(), rtol=1e-4, atol=1e-5)
