@@ -111,15 +111,25 @@ def measure(
     return cells
 
 
-def load(
+def fill(
     store: VectorStore, artifact: ModelArtifact, items: list[IndexedItem], batch: int = 1000
 ) -> tuple[CatalogIndex, float]:
+    """A live version of artifact on store holding items; returns it and the seconds the upserts took."""
     index = CatalogIndex(store)
     index.create_version(artifact)
     index.set_live(artifact.spec.version)
     started = time.perf_counter()
     for start in range(0, len(items), batch):
         index.upsert(items[start:start + batch])
+    return index, time.perf_counter() - started
+
+
+def load(
+    store: VectorStore, artifact: ModelArtifact, items: list[IndexedItem], batch: int = 1000
+) -> tuple[CatalogIndex, float]:
+    """fill, then build the search graphs; returns the index and the seconds both took."""
+    started = time.perf_counter()
+    index, _ = fill(store, artifact, items, batch)
     index.optimize()
     return index, time.perf_counter() - started
 

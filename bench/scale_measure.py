@@ -1,0 +1,179 @@
+"""The scale bench's measurements: the latency matrix (each query through gRPC, in-process, the
+bare engine and exact search, interleaved), qdrant-client's local mode, and throughput."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import numpy as np
+from qdrant_client import QdrantClient
+
+from bench.index_recall import FILTER_SHAPES, QUERY_TYPES, fill
+from bench.scale_index import BenchConfig
+from bench.scale_queries import Query, Stubs, _RecordingStore, draw_queries, grpc_request, run_exact, run_in_process
+from fashionrec.artifact import ModelArtifact
+from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings, ServerStore
+from fashionrec.index.exact import ExactCatalog
+from fashionrec.index.schema import IndexedItem
+from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
+
+METHODS = ("grpc", "in_process", "engine", "exact")
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+@dataclass
+class Cell:
+    query: str
+    shape: str
+    ms: dict[str, list[float]] = field(default_factory=lambda: {m: [] for m in METHODS})
+    recall: dict[str, list[float]] = field(default_factory=lambda: {"engine": [], "grpc": []})
+    local_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"query": self.query, "filter": self.shape, "calls": len(self.ms["grpc"])}
+        for method, values in self.ms.items():
+            out[method] = _percentiles(values)
+        for method, values in self.recall.items():
+            out[f"recall_{method}"] = float(np.mean(values)) if values else None
+        out["local"] = _percentiles(self.local_ms) if self.local_ms else None
+        return out
+
+
+def _percentiles(ms: Sequence[float]) -> dict[str, float]:
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "calls": len(ms)}
+
+
+def _recall(got: Sequence[str], expected: Sequence[str]) -> float | None:
+    return len(set(got) & set(expected)) / len(expected) if expected else None
+
+
+def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = call()
+    return result, (time.perf_counter() - started) * 1000
+
+
+def measure_cell(cell: Cell, queries: Sequence[Query], index: CatalogIndex, recorder: CatalogIndex,
+                 store: EdgeStore, exact: ExactCatalog, stubs: Stubs) -> None:
+    """Each query through the four paths, the order rotating from one query to the next."""
+    for n, q in enumerate(queries):
+        run_in_process(recorder, q)  # untimed: captures the composed search
+        version, search = recorder._store.last  # type: ignore[attr-defined]
+        paths: dict[str, Callable[[], Any]] = {
+            "grpc": lambda: stubs(q),
+            "in_process": lambda: run_in_process(index, q),
+            "engine": lambda: store.search(version, search),
+            "exact": lambda: run_exact(exact, q),
+        }
+        results = {}
+        for method in METHODS[n % 4:] + METHODS[:n % 4]:
+            results[method], ms = _timed(paths[method])
+            cell.ms[method].append(ms)
+        engine_skus = [p.payload["sku"] for p in results["engine"]]
+        for method, got in (("engine", engine_skus), ("grpc", results["grpc"])):
+            value = _recall(got, results["exact"])
+            if value is not None:
+                cell.recall[method].append(value)
+
+
+def measure_matrix(config: BenchConfig, artifact: ModelArtifact, items: list[IndexedItem], store: EdgeStore,
+                   index: CatalogIndex, exact: ExactCatalog, address: str) -> tuple[list[Cell], dict]:
+    recorder = CatalogIndex(_RecordingStore(store))  # type: ignore[arg-type]
+    cells, all_queries = [], {}
+    with grpc.insecure_channel(address) as channel:
+        stubs = Stubs(channel)
+        for kind in QUERY_TYPES:
+            for shape in FILTER_SHAPES:
+                queries = draw_queries(kind, shape, artifact, items, config.queries, config.seed)
+                stubs(queries[0]), run_in_process(index, queries[0])  # warm-up
+                cell = Cell(kind, shape)
+                measure_cell(cell, queries, index, recorder, store, exact, stubs)
+                cells.append(cell)
+                all_queries[(kind, shape)] = queries
+                s = cell.summary()
+                print(f"  {kind:26s} {shape:22s} gRPC p50 {s['grpc']['p50_ms']:6.2f}  in-process "
+                      f"{s['in_process']['p50_ms']:6.2f}  engine {s['engine']['p50_ms']:6.2f}  exact "
+                      f"{s['exact']['p50_ms']:6.2f} ms  recall engine {fmt(s['recall_engine'])} "
+                      f"gRPC {fmt(s['recall_grpc'])}", flush=True)
+    return cells, all_queries
+
+
+def measure_local(config: BenchConfig, artifact: ModelArtifact, items: list[IndexedItem],
+                  cells: list[Cell], queries: dict) -> dict[str, Any]:
+    """A few calls per cell on qdrant-client's local mode, loaded with the same items."""
+    warnings.filterwarnings("ignore", message="(Payload indexes|Local mode)")
+    index, load_s = fill(ServerStore(QdrantClient(location=":memory:"), IndexSettings()), artifact, items)
+    print(f"qdrant-client local mode: {len(items):,} points loaded in {load_s:.1f} s", flush=True)
+    for cell in cells:
+        for q in queries[(cell.query, cell.shape)][:config.local_queries]:
+            cell.local_ms.append(_timed(lambda: run_in_process(index, q))[1])
+        print(f"  {cell.query:26s} {cell.shape:22s} local p50 {np.median(cell.local_ms) / 1000:.2f} s", flush=True)
+    index.close()
+    return {"load_s": load_s}
+
+
+# -- throughput --------------------------------------------------------------------------
+
+
+def _client_load(address: str, payloads: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
+    """Runs in a child process: `clients` threads, each on its own connection, call Manipulate back to back."""
+    requests = [retrieval_pb2.ManipulateRequest.FromString(p) for p in payloads]
+    barrier = threading.Barrier(clients)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+
+    def client(n: int) -> None:
+        options = [("grpc.use_local_subchannel_pool", 1)]  # a connection of its own
+        with grpc.insecure_channel(address, options=options) as channel:
+            call = retrieval_pb2_grpc.RetrievalServiceStub(channel).Manipulate
+            call(requests[n % len(requests)], timeout=30)  # connect
+            barrier.wait()
+            deadline = time.perf_counter() + seconds
+            i = n
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                try:
+                    call(requests[i % len(requests)], timeout=30)
+                except grpc.RpcError:
+                    errors[n] += 1
+                latencies[n].append((time.perf_counter() - started) * 1000)
+                i += clients
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ms = np.concatenate([np.array(x) for x in latencies])
+    return {"clients": clients, "seconds": seconds, "calls": int(ms.size), "errors": sum(errors),
+            "calls_per_s": ms.size / seconds, "p50_ms": float(np.percentile(ms, 50)),
+            "p99_ms": float(np.percentile(ms, 99))}
+
+
+def measure_throughput(config: BenchConfig, address: str, queries: dict) -> list[dict[str, Any]]:
+    """Manipulate (all four filter shapes) at each client count, clients in a child process of their own."""
+    payloads = [grpc_request(q)[1].SerializeToString()
+                for shape in FILTER_SHAPES for q in queries[("manipulate", shape)]]
+    out = []
+    # A process pool (not multiprocessing.Pool, which restarts a child that fails to start forever).
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for clients in config.clients:
+            result = pool.submit(_client_load, address, payloads, clients, config.load_seconds).result()
+            result["load_average"] = os.getloadavg()
+            print(f"  Manipulate, {clients:2d} clients: {result['calls_per_s']:7.1f} calls/s  "
+                  f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}",
+                  flush=True)
+            out.append(result)
+    return out

@@ -1,0 +1,145 @@
+"""The scale bench's queries and the paths that answer them: the index in-process, the exact
+reference, and the retrieval and outfit services over a real gRPC socket."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import numpy as np
+
+from bench.index_recall import K, _filters
+from fashionrec.artifact import ModelArtifact
+from fashionrec.config import ServerSettings
+from fashionrec.errors import FailedPrecondition
+from fashionrec.index import CatalogIndex, Change, EdgeStore, Filters
+from fashionrec.index.exact import ExactCatalog
+from fashionrec.index.filters import Search
+from fashionrec.index.schema import IndexedItem
+from fashionrec.telemetry.process_telemetry import Telemetry
+from fashionrec.v1 import common_pb2, outfit_pb2, outfit_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
+from fashionrec_grpc.serving import ServiceProcess, start_service_process
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str
+    shape: str
+    sku: str
+    category: str
+    filters: Filters
+    changes: tuple[Change, ...] = ()
+    weights: tuple[tuple[str, float], ...] = ()
+    outfit: tuple[str, ...] = ()
+
+
+def draw_queries(kind: str, shape: str, artifact: ModelArtifact, items: Sequence[IndexedItem],
+                 count: int, seed: int) -> list[Query]:
+    """count queries of one cell, drawn as bench/index_recall.py draws them (weights as float32)."""
+    spec = artifact.spec
+    names = spec.attribute_names
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        sku = items[int(rng.integers(len(items)))].item.sku
+        category = spec.categories[int(rng.integers(len(spec.categories)))]
+        query = Query(kind, shape, sku, category, _filters(shape, category))
+        if kind == "manipulate":
+            attribute = names[int(rng.integers(1, len(names)))]
+            values = spec.vocabulary.attribute(attribute).values
+            query = dataclasses.replace(query, changes=(Change(attribute, values[int(rng.integers(len(values)))]),))
+        elif kind.endswith("one attribute"):
+            query = dataclasses.replace(query, weights=((names[int(rng.integers(len(names)))], 1.0),))
+        elif kind.startswith("similar_by"):
+            chosen = rng.choice(len(names), size=3, replace=False)
+            weights = tuple((names[int(a)], float(np.float32(rng.uniform(0.1, 1.0)))) for a in chosen)
+            query = dataclasses.replace(query, weights=weights)
+        else:
+            outfit = tuple(items[int(i)].item.sku for i in rng.choice(len(items), size=3, replace=False))
+            query = dataclasses.replace(query, outfit=outfit)
+        out.append(query)
+    return out
+
+
+def _ask(target: CatalogIndex | ExactCatalog, q: Query) -> Any:
+    """The query's call on the index or on the exact reference (they share the method names)."""
+    if q.changes:
+        return target.manipulate(q.sku, list(q.changes), q.filters, K)
+    if q.weights:
+        return target.similar_by(q.sku, dict(q.weights), q.filters, K)
+    return target.complete_outfit(list(q.outfit), q.category, q.filters, K)
+
+
+def run_in_process(index: CatalogIndex, q: Query) -> list[str]:
+    return [h.item.sku for h in _ask(index, q).hits]
+
+
+def run_exact(exact: ExactCatalog, q: Query) -> list[str]:
+    return [sku for sku, _ in _ask(exact, q)]
+
+
+def filters_proto(f: Filters) -> common_pb2.Filters:
+    out = common_pb2.Filters(categories=list(f.categories), brands=list(f.brands))
+    for name in ("min_price", "max_price", "in_stock"):
+        if getattr(f, name) is not None:
+            setattr(out, name, getattr(f, name))
+    return out
+
+
+def grpc_request(q: Query) -> tuple[str, Any]:
+    """(method, request) of a query: RetrievalService.Manipulate / SimilarBy, OutfitService.Complete."""
+    ref, f = common_pb2.ItemRef(sku=q.sku), filters_proto(q.filters)
+    if q.changes:
+        changes = [common_pb2.AttributeChange(attribute=c.attribute, value=c.value) for c in q.changes]
+        return "Manipulate", retrieval_pb2.ManipulateRequest(item=ref, changes=changes, filters=f, k=K)
+    if q.weights:
+        weights = [retrieval_pb2.AttributeWeight(attribute=a, weight=w) for a, w in q.weights]
+        return "SimilarBy", retrieval_pb2.SimilarByRequest(item=ref, weights=weights, filters=f, k=K)
+    return "Complete", outfit_pb2.CompleteRequest(outfit_skus=list(q.outfit), target_category=q.category,
+                                                  filters=f, k=K)
+
+
+class _RecordingStore:
+    """Passes everything to the store and keeps the last search: the composed vector and filter."""
+
+    def __init__(self, store: EdgeStore) -> None:
+        self._store = store
+        self.last: tuple[str, Search] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def search(self, version: str, search: Search) -> Any:
+        self.last = (version, search)
+        return self._store.search(version, search)
+
+
+def _no_photos(image: bytes, timeout_s: float | None, token: str | None) -> Any:
+    raise FailedPrecondition("the scale bench serves SKU queries only")
+
+
+def start_grpc(index: CatalogIndex) -> ServiceProcess:
+    """The retrieval and outfit services on a free loopback port, wired as the service processes wire them."""
+    import outfit_svc.server
+    import retrieval_svc.server
+
+    services = [*retrieval_svc.server.services(index, _no_photos), *outfit_svc.server.services(index)]
+    settings = ServerSettings(host="127.0.0.1", grpc_port=0, metrics_port=0)
+    # The health check the services use: check_reachable where the index has it, else count.
+    check = getattr(index, "check_reachable", index.count)
+    return start_service_process(services, settings, Telemetry.create("bench-scale"), health_check=check)
+
+
+class Stubs:
+    def __init__(self, channel: grpc.Channel) -> None:
+        retrieval = retrieval_pb2_grpc.RetrievalServiceStub(channel)
+        outfits = outfit_pb2_grpc.OutfitServiceStub(channel)
+        self.calls = {"Manipulate": retrieval.Manipulate, "SimilarBy": retrieval.SimilarBy,
+                      "Complete": outfits.Complete}
+
+    def __call__(self, q: Query) -> list[str]:
+        method, request = grpc_request(q)
+        return [h.sku for h in self.calls[method](request, timeout=30).hits]
