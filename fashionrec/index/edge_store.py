@@ -110,6 +110,7 @@ class EdgeStore(VectorStore):
         self._lock = threading.Lock()
         # Writes hold it: an optimize copies the shard, and swaps in the copy, between writes.
         self._write_lock = threading.Lock()
+        self._build_lock = threading.Lock()
         # Point ids written since an optimize copied the shard, per version being built.
         self._dirty: dict[str, set[str]] = {}
         self._shards: dict[str, edge.EdgeShard] = {}
@@ -302,30 +303,36 @@ class EdgeStore(VectorStore):
         Blocks the caller (not the readers or writers) until the copy serves; a no-op when every
         vector is indexed. Raises RuntimeError when the build fails; the live shard is untouched.
         """
-        spec = self.artifact(version).spec
-        status = self.index_status(version)
-        largest = max(schema.vector_dims(spec).values()) * 4 * status.unindexed_points
-        if status.unindexed_vectors == 0 or largest < (self._settings.indexing_threshold_kb or
-                                                        _ENGINE_INDEXING_THRESHOLD_KB) * 1024:
-            return  # nothing the engine would put in a graph: a copy and a child would be wasted
-        with self._write_lock:
-            live, source = self._shard(version), self._shard_dir(version)
-            live.flush()
-            target = self._next_shard_dir(version)
-            shutil.copytree(source, target)
-            self._dirty[version] = set()
-        try:
-            self._build_in_child(target, version)
-            with self._write_lock:
-                built = self._open_shard(target, spec)
-                self._reapply(live, built, self._dirty.pop(version))
-                self._point_at(version, target)
-                with self._lock:
-                    self._shards[version] = built
-        except BaseException:
-            self._dirty.pop(version, None)
-            shutil.rmtree(target, ignore_errors=True)
-            raise
+        with self._build_lock:  # one build at a time: a second caller then finds the graphs built
+            spec = self.artifact(version).spec
+            status = self.index_status(version)
+            largest = max(schema.vector_dims(spec).values()) * 4 * status.unindexed_points
+            if status.unindexed_vectors == 0 or largest < (self._settings.indexing_threshold_kb or
+                                                            _ENGINE_INDEXING_THRESHOLD_KB) * 1024:
+                return  # nothing the engine would put in a graph: a copy and a child would be wasted
+            target: Path | None = None
+            built: edge.EdgeShard | None = None
+            try:
+                with self._write_lock:
+                    live, source = self._shard(version), self._shard_dir(version)
+                    live.flush()
+                    target = self._next_shard_dir(version)
+                    self._dirty[version] = set()
+                    shutil.copytree(source, target)
+                self._build_in_child(target, version)
+                with self._write_lock:
+                    built = self._open_shard(target, spec)
+                    self._reapply(live, built, self._dirty.pop(version))
+                    self._point_at(version, target)
+                    with self._lock:
+                        self._shards[version] = built
+            except BaseException:  # before the swap: the live shard is untouched, the copy goes
+                self._dirty.pop(version, None)
+                if built is not None:
+                    built.close()
+                if target is not None:
+                    shutil.rmtree(target, ignore_errors=True)
+                raise
         retire = threading.Timer(_RETIRE_AFTER_S, _close_and_remove, (live, source))
         retire.daemon = True
         retire.start()

@@ -97,3 +97,5 @@ class IndexMaintainer:
                 self.check()
             except FashionrecError as exc:  # no live version yet, or the engine is down: look again later
                 _log.debug("index maintainer: %s", exc)
+            except Exception:  # anything else is a bug, but must not end the thread (nothing would restart it)
+                _log.exception("index maintainer: the look failed; trying again in %.0f s", self._interval_s)

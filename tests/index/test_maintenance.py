@@ -4,8 +4,10 @@ the maintainer that decides when (fashionrec.index.maintenance)."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from fashionrec.index import CatalogIndex, EdgeStore, Filters, IndexSettings, ItemPatch
@@ -102,3 +104,39 @@ def test_maintainer_only_reports_when_the_backend_builds_by_itself() -> None:
     assert registry.get_sample_value("fashionrec_index_unindexed_ratio") == 0.8
     assert registry.get_sample_value("fashionrec_index_points") == 500_000
 
+
+
+def test_a_failed_build_leaves_the_live_shard_serving_and_no_copy_behind(tmp_path: Path, monkeypatch) -> None:
+    index, items = _live(tmp_path / "q", 300)
+    index.upsert(items[:300])
+
+    def child_fails(self: EdgeStore, shard_dir: Path, version: str) -> None:
+        raise RuntimeError("building the index of 'v1' failed (exit 1): killed")
+
+    monkeypatch.setattr(EdgeStore, "_build_in_child", child_fails)
+    with pytest.raises(RuntimeError, match="exit 1"):
+        index.optimize()
+    version_dir = next((tmp_path / "q" / "versions").iterdir())
+    assert sorted(p.name for p in version_dir.iterdir()) == ["model", "shard"]  # the copy is gone
+    index.delete([items[0].item.sku])  # writes after the failure are not tracked for a dead build
+    assert index.count() == 299 and index.similar(items[1].item.sku, Filters(), k=3).hits
+    index.close()
+
+
+def test_the_maintainer_thread_survives_an_unexpected_error() -> None:
+    class Flaky(_StubIndex):
+        def index_status(self) -> IndexStatus:
+            if not self.builds and not getattr(self, "failed", False):
+                self.failed = True
+                raise ValueError("engine statistics in an unexpected shape")
+            return _status(1_000, 0)
+
+    registry = CollectorRegistry()
+    maintainer = IndexMaintainer(Flaky([]), IndexMetrics(registry), interval_s=0.01).start()  # type: ignore[arg-type]
+    try:
+        deadline = time.monotonic() + 10
+        while registry.get_sample_value("fashionrec_index_points") != 1_000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert registry.get_sample_value("fashionrec_index_points") == 1_000
+    finally:
+        maintainer.stop()
