@@ -12,6 +12,7 @@ import yaml
 from fashionrec.embedded import EmbeddedBroker
 from tests.deploy.prometheus_process import PROMETHEUS_DIR, PrometheusServer
 from tests.deploy.stack_standin import MonitoredStack, StandInStack
+from tests.helpers import wait_for
 
 SCRAPE_INTERVAL = "1s"  # rate() and histograms need two scrapes: get them in seconds
 TRAFFIC_S = 8.0
@@ -52,6 +53,11 @@ def prometheus(monitored_stack: MonitoredStack, tmp_path_factory: pytest.TempPat
     server = PrometheusServer.start(config_file, workdir / "data")
     try:
         monitored_stack.drive(TRAFFIC_S)
+        # The drive ends with the encoder's ingest reported stalled; the rules must be evaluated
+        # after Prometheus scraped that (a scrape and an evaluation after now could come in either
+        # order, and FashionrecIngestStalled then stayed inactive in one fresh-clone run).
+        wait_for(lambda: server.query('min(fashionrec_ingest_healthy{job="fashionrec-encoder"}) == 0'),
+                 timeout_s=30, what="the stalled ingest to be scraped")
         server.wait_for_rule_evaluation()
         yield server
     finally:
