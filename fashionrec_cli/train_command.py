@@ -28,7 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs of the pretraining and the manipulation stage each")
+    parser.add_argument("--manipulation-epochs", type=int, default=None,
+                        help="epochs of the manipulation stage (default: --epochs, else 5); on a large "
+                             "catalog one epoch already samples one triplet per training item")
     parser.add_argument("--outfit-epochs", type=int, default=None, help="epochs of the outfit head")
+    parser.add_argument("--outfit-from", type=Path, default=None, metavar="MODEL_DIR",
+                        help="start the compatibility network from this model's (a warm start when "
+                             "only the encoder changed; same outfit settings required)")
     parser.add_argument("--image-size", type=int, default=None, help="model input size in pixels")
     parser.add_argument("--width", type=int, default=None, help="backbone width (ResNet18: 64)")
     parser.add_argument("--attribute-dim", type=int, default=None, help="dimensions per attribute chunk")
@@ -78,7 +84,9 @@ def build_config(args: argparse.Namespace):
     config = dataclasses.replace(config, model=model)
     if args.epochs:
         config = dataclasses.replace(config, pretrain_epochs=args.epochs, manipulation_epochs=args.epochs)
-    if args.outfit_epochs:
+    if getattr(args, "manipulation_epochs", None) is not None:
+        config = dataclasses.replace(config, manipulation_epochs=args.manipulation_epochs)
+    if args.outfit_epochs is not None:
         config = dataclasses.replace(config, outfit_epochs=args.outfit_epochs)
     if getattr(args, "outfit_negatives", None):
         config = dataclasses.replace(config, outfit_negatives=args.outfit_negatives)
@@ -115,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             (args.out / TRAINING_STATE_FILE).unlink(missing_ok=True)
         print(f"training on {len(catalog.indices('train'))} items ({args.data}), device {device}")
         result = train(catalog, args.out, config, device, version=args.version, progress=not args.quiet,
-                       init_from=args.init_from)
+                       init_from=args.init_from, outfit_from=args.outfit_from)
         print(json.dumps({"model": str(args.out), "version": result.version,
                           "seconds": round(result.seconds, 1), "validation": result.validation}, indent=2))
     if "tune" in steps:

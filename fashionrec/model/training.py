@@ -287,11 +287,20 @@ def _stage_epochs(config: TrainConfig) -> dict[str, int]:
 
 def train(catalog: Catalog, out_dir: Path, config: TrainConfig, device: torch.device, *,
           version: str | None = None, progress: bool = True,
-          log: Callable[[str], None] = print, init_from: Path | None = None) -> TrainResult:
+          log: Callable[[str], None] = print, init_from: Path | None = None,
+          outfit_from: Path | None = None) -> TrainResult:
     """Trains every stage (resuming from out_dir's training state) and writes the artifact.
 
-    init_from: an artifact directory whose weights (encoder, memory, compatibility
-    network) start the run, which then trains the outfit stage only.
+    Args:
+        init_from: an artifact directory whose weights (encoder, memory, compatibility
+            network) start the run, which then trains the outfit stage only.
+        outfit_from: an artifact directory whose compatibility network starts the outfit
+            stage (a warm start after retraining the encoder: the network reads the encoder's
+            posteriors, whose meaning a new encoder keeps).
+
+    Raises:
+        ValueError: a saved state of other settings, or a source artifact of another
+            vocabulary or model configuration.
     """
     if device.type == "cpu":
         torch.set_num_threads(config.threads)
@@ -314,8 +323,13 @@ def train(catalog: Catalog, out_dir: Path, config: TrainConfig, device: torch.de
             state["stage"] = STAGES.index("outfit")
             log(f"weights from {init_from}; training the outfit stage only")
     epochs = _stage_epochs(config)
+    # Read (and checked) before hours of encoder training, applied when the outfit stage starts.
+    warm_outfit = None if outfit_from is None else _compatibility_network_of(run, Path(outfit_from))
     while state["stage"] < len(STAGES):
         stage = STAGES[state["stage"]]
+        if stage == "outfit" and warm_outfit is not None and state["epoch"] == 0:
+            run.model.outfit.load_state_dict(warm_outfit)
+            log(f"compatibility network from {outfit_from}")
         _run_stage(run, stage, epochs[stage], state, out_dir)
         state.update(stage=state["stage"] + 1, epoch=0, optimizer=None, best=None, best_score=-1.0)
         state.update(model=run.model.state_dict(), seconds=run.seconds())
@@ -336,6 +350,15 @@ def _initialise_from(run: _Run, model_dir: Path) -> None:
     if source.vocabulary != run.model.vocabulary or source.config != run.model.config:
         raise ValueError(f"{model_dir} has another vocabulary or model configuration than this run")
     run.model.load_state_dict(source.state_dict())
+
+
+def _compatibility_network_of(run: _Run, model_dir: Path) -> dict[str, torch.Tensor]:
+    from fashionrec.model.checkpoint import load_model
+
+    source, _ = load_model(model_dir)
+    if source.vocabulary != run.model.vocabulary or source.config.outfit != run.model.config.outfit:
+        raise ValueError(f"{model_dir} has another vocabulary or compatibility network configuration")
+    return source.outfit.state_dict()
 
 
 def _parameters(run: _Run, stage: str) -> list[torch.nn.Parameter] | list[dict[str, Any]]:

@@ -105,6 +105,29 @@ def test_init_from_refuses_another_model_configuration(tmp_path, tiny_model_dir,
               torch.device("cpu"), progress=False, log=lambda _: None, init_from=tiny_model_dir)
 
 
+def test_outfit_from_starts_the_compatibility_network_from_another_artifact(tmp_path, tiny_model_dir,
+                                                                             tiny_catalog, tiny_config):
+    """A fresh encoder run with outfit_from and no outfit epochs carries the source's network as it is."""
+    config = dataclasses.replace(tiny_config, seed=7, outfit_epochs=0)
+    logged = []
+    train(tiny_catalog, tmp_path / "warm", config, torch.device("cpu"), progress=False, log=logged.append,
+          outfit_from=tiny_model_dir)
+    assert f"compatibility network from {tiny_model_dir}" in logged
+    source = load_file(str(tiny_model_dir / "weights.safetensors"))
+    warm = load_file(str(tmp_path / "warm" / "weights.safetensors"))
+    for key in (k for k in source if k.startswith("outfit.")):
+        torch.testing.assert_close(warm[key], source[key])
+    assert not torch.equal(warm["classifiers.0.weight"], source["classifiers.0.weight"])  # seed 7's own encoder
+
+
+def test_outfit_from_refuses_another_compatibility_network(tmp_path, tiny_model_dir, tiny_catalog, tiny_config):
+    model = tiny_config.model
+    other = dataclasses.replace(model, outfit=dataclasses.replace(model.outfit, outfit_dim=model.outfit.outfit_dim + 2))
+    with pytest.raises(ValueError, match="compatibility network configuration"):
+        train(tiny_catalog, tmp_path / "other", dataclasses.replace(tiny_config, model=other, outfit_epochs=0),
+              torch.device("cpu"), progress=False, log=lambda _: None, outfit_from=tiny_model_dir)
+
+
 def test_every_item_outfit_loss_makes_each_item_a_target_against_its_categorys_encoded_items(tiny_catalog,
                                                                                                tiny_config):
     """The every-item loss equals the mean over the outfits' items of a one-target InfoNCE built by hand."""
