@@ -20,14 +20,47 @@ def _zero_like_graph(t: torch.Tensor) -> torch.Tensor:
     return t.sum() * 0.0
 
 
-def classification_loss(logits: list[torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
-    """Σ_a CE(logits_a, labels[:, a]), each averaged over the items whose label is known."""
+def classification_loss(logits: list[torch.Tensor], labels: torch.Tensor,
+                        class_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """Σ_a CE(logits_a, labels[:, a]), each averaged over the items whose label is known.
+
+    Args:
+        logits: per attribute (B, |values_a|).
+        labels: (B, n) value indices, UNKNOWN where not known.
+        class_weights: per attribute (|values_a|,), or None for the plain mean. With weights
+            each attribute's CE is the weighted mean Σ w_y·CE / Σ w_y (torch's convention).
+    """
     total = _zero_like_graph(logits[0])
     for a, lg in enumerate(logits):
         known = labels[:, a] != UNKNOWN
         if known.any():
-            total = total + F.cross_entropy(lg[known].float(), labels[known, a])
+            weight = None if class_weights is None else class_weights[a].to(lg.device)
+            total = total + F.cross_entropy(lg[known].float(), labels[known, a], weight=weight)
     return total
+
+
+def balanced_class_weights(labels: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
+    """Per attribute, w_v = n / (K·n_v) over the known labels (sklearn's "balanced"); 1 for unseen values.
+
+    Why: "n/a" is a value, and for neckline it is 70% of the items (every category but
+    tops and dresses), read off the category for free. A plain mean then spends most of
+    the neckline gradient on that, and the shipped encoder's neckline stayed at chance
+    (0.35 on applicable items) while a network trained on necklines alone reached 0.90.
+
+    Args:
+        labels: (N, n) training labels, UNKNOWN where not known.
+        sizes: the number of values of each attribute.
+    """
+    weights = []
+    for a, size in enumerate(sizes):
+        column = labels[:, a][labels[:, a] != UNKNOWN]
+        counts = torch.bincount(column, minlength=size).double()
+        seen = counts > 0
+        w = torch.ones(size, dtype=torch.float64)
+        if seen.any():
+            w[seen] = counts.sum() / (seen.sum() * counts[seen])
+        weights.append(w.float())
+    return weights
 
 
 def same_labels(labels: torch.Tensor) -> torch.Tensor:

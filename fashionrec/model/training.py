@@ -47,12 +47,15 @@ STAGES = ("pretrain", "memory", "manipulation", "outfit")
 
 @dataclass(frozen=True)
 class LossWeights:
-    classification: float = 0.2
+    classification: float = 0.5
     attribute_triplet: float = 0.2
     label_triplet: float = 1.0
     compositional: float = 1.0
     consistency: float = 1.0
     memory: float = 0.4
+    # Class-balanced CE per attribute (losses.balanced_class_weights): "n/a" no longer
+    # takes most of the neckline, sleeve and length gradient.
+    balanced_classes: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class _Run:
         self.labels_np = catalog.labels.astype(np.int64)
         self.labels = torch.as_tensor(self.labels_np, device=device)
         self.train_rows, self.val_rows = catalog.indices("train"), catalog.indices("val")
+        self.class_weights = None if not config.weights.balanced_classes else losses.balanced_class_weights(
+            torch.as_tensor(self.labels_np[self.train_rows]), [len(a.values) for a in catalog.vocabulary.attributes])
         torch.manual_seed(config.seed)
         self.model: ADDE = prepare_model(ADDE(catalog.vocabulary, config.model), device)
         self.category = self.model.category_position
@@ -191,7 +196,7 @@ class _Run:
         w, labels = self.config.weights, self.labels[torch.as_tensor(rows, device=self.device)]
         with autocast(self.device):
             enc = self.model(self.batch(rows, augment=True))
-        loss = w.classification * losses.classification_loss(enc.logits, labels)
+        loss = w.classification * losses.classification_loss(enc.logits, labels, self.class_weights)
         if w.attribute_triplet and self.config.model.disentangled:
             loss = loss + w.attribute_triplet * losses.attribute_triplet_loss(enc.chunks, labels)
         if w.label_triplet:
@@ -211,7 +216,7 @@ class _Run:
         indicator = manipulation_indicator(labels[:b], target, self.model.vocabulary)
         manipulated = self.model.memory.manipulate(r_q, indicator)
         memory = self.model.memory
-        loss = w.classification * losses.classification_loss(enc.logits, labels)
+        loss = w.classification * losses.classification_loss(enc.logits, labels, self.class_weights)
         if w.label_triplet:
             loss = loss + w.label_triplet * losses.label_triplet_loss(whole, labels)
         if w.compositional:

@@ -95,3 +95,24 @@ def test_outfit_infonce_is_the_cross_entropy_of_the_true_item_among_the_allowed(
     one = torch.ones(1, 3, dtype=torch.bool)
     assert (losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, -1.0]]), torch.tensor([0]), one)
             < losses.outfit_infonce_loss(torch.tensor([[1.0, 0.5, 0.0]]), torch.tensor([0]), one))
+
+
+def test_balanced_class_weights_follow_n_over_k_times_count_and_ignore_unknown():
+    # attribute 0: values 0,0,0,1 (n=4, K=2) → 4/(2·3), 4/(2·1); value 2 never seen → 1.
+    # attribute 1: one unknown dropped; values 1,1,1 → only value 1 seen: 3/(1·3) = 1.
+    labels = torch.tensor([[0, 1], [0, 1], [0, UNKNOWN], [1, 1]])
+    w0, w1 = losses.balanced_class_weights(labels, [3, 2])
+    torch.testing.assert_close(w0, torch.tensor([4 / 6, 2.0, 1.0]))
+    torch.testing.assert_close(w1, torch.tensor([1.0, 1.0]))
+
+
+def test_weighted_classification_is_the_weighted_mean_of_the_item_losses():
+    logits = [torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])]
+    labels = torch.tensor([[0], [1], [0]])
+    weights = [torch.tensor([0.5, 3.0])]
+    per_item = torch.nn.functional.cross_entropy(logits[0], labels[:, 0], reduction="none")
+    w = weights[0][labels[:, 0]]
+    expected = (w * per_item).sum() / w.sum()
+    torch.testing.assert_close(losses.classification_loss(logits, labels, weights), expected)
+    plain = losses.classification_loss(logits, labels)
+    torch.testing.assert_close(plain, per_item.mean())
