@@ -31,11 +31,25 @@ from fashionrec.errors import InvalidArgument
 
 
 def manipulation_hits(ranking: np.ndarray, gallery_labels: np.ndarray, targets: np.ndarray,
-                      k: int) -> np.ndarray:
-    """bool (Q,): whether an item of exactly the target label vector is in the top k."""
+                      k: int, gallery_groups: np.ndarray | None = None,
+                      query_groups: np.ndarray | None = None) -> np.ndarray:
+    """bool (Q,): whether an item of exactly the target label vector is in the top k.
+
+    Args:
+        ranking: (Q, >=k) gallery positions, −1 for an empty slot.
+        gallery_labels: (G, n) label vectors.
+        targets: (Q, n) target label vectors.
+        k: the cut-off.
+        gallery_groups, query_groups: (G,) and (Q,) — when given, a hit must also share the
+            query's group (e.g. the reference item's hidden style: "this dress in red" should
+            stay the same kind of dress in what no label names).
+    """
     top = _top(ranking, k, len(targets))
-    agree = gallery_labels[np.maximum(top, 0)] == np.asarray(targets)[:, None, :]
-    return (agree.all(axis=2) & (top >= 0)).any(axis=1)
+    safe = np.maximum(top, 0)
+    agree = (gallery_labels[safe] == np.asarray(targets)[:, None, :]).all(axis=2) & (top >= 0)
+    if gallery_groups is not None:
+        agree &= np.asarray(gallery_groups)[safe] == np.asarray(query_groups)[:, None]
+    return agree.any(axis=1)
 
 
 def manipulation_hit_rate(ranking: np.ndarray, gallery_labels: np.ndarray,

@@ -152,7 +152,7 @@ def _tune(args: argparse.Namespace, catalog, device) -> None:
     print(json.dumps({"tuned_on": str(args.tune_on or f"{args.data} (val split)"),
                       "posterior_weight": result.posterior_weight,
                       "similarity_posterior_weight": result.similarity_posterior_weight,
-                      "manipulation_hit@10": result.manipulation, "similarity_map@10": result.similarity},
+                      "manipulation_hit@1": result.manipulation, "similarity_map@10": result.similarity},
                      indent=2))
 
 

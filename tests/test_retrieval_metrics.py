@@ -99,6 +99,19 @@ def test_per_query_forms_agree_with_the_means() -> None:
     assert ndcg.mean() == pytest.approx(ranking_metrics.manipulation_ndcg(ranking, GALLERY, targets, 3))
 
 
+def test_a_group_constraint_needs_the_target_labels_and_the_querys_group() -> None:
+    gallery = np.array([[0, 0], [1, 1], [0, 1], [1, 1]])
+    groups = np.array([0, 5, 0, 7])  # rows 1 and 3 both carry [1, 1]; row 3 is of group 7
+    ranking = np.array([[1, 3], [1, 3], [1, 0]])
+    targets = np.array([[1, 1], [1, 1], [1, 1]])
+    query_groups = np.array([7, 5, 7])
+    assert ranking_metrics.manipulation_hits(ranking, gallery, targets, 2).tolist() == [True, True, True]
+    kept = ranking_metrics.manipulation_hits(ranking, gallery, targets, 2, groups, query_groups)
+    assert kept.tolist() == [True, True, False]  # query 3's only label match (row 1) is of group 5
+    at_one = ranking_metrics.manipulation_hits(ranking, gallery, targets, 1, groups, query_groups)
+    assert at_one.tolist() == [False, True, False]
+
+
 def test_empty_slots_are_never_relevant() -> None:
     # −1 = a filter returned fewer items; it must not read the last gallery row ([2, 1]).
     ranking = np.array([[-1, -1], [2, -1]])

@@ -16,7 +16,7 @@ from fashionrec import ranking_metrics
 from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
 from fashionrec.model.benchmark_gallery import (BETA_ZERO, CHANGE_IGNORED, CHUNK, CLASSIFIER_SOFT, CONDITIONAL_K,
-                                                CONDITIONAL_METHODS, HARD_FILTER, MANIPULATION_KS,
+                                                CONDITIONAL_METHODS, HARD_FILTER, MANIPULATION_KS, STYLE_K,
                                                 MANIPULATION_METHODS, MODEL, NDCG_K, OUTFIT_KS, OUTFIT_METHODS,
                                                 POSTERIOR_ONLY, RANDOM, SERVED, W_ZERO, Gallery, figure, rows_of,
                                                 served_positions, target_onehot, top_positions)
@@ -83,11 +83,21 @@ def manipulation_rankings(emb: Embeddings, catalog: Catalog, gallery: Gallery,
 
 
 def manipulation_figures(ranking: np.ndarray, gallery_labels: np.ndarray,
-                         queries: list[q.ManipulationQuery], ks: Sequence[int] = MANIPULATION_KS
+                         queries: list[q.ManipulationQuery], ks: Sequence[int] = MANIPULATION_KS,
+                         gallery_styles: np.ndarray | None = None, reference_styles: np.ndarray | None = None
                          ) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
-    """(figures with SE, per-query values) of one method's rankings."""
+    """(figures with SE, per-query values) of one method's rankings.
+
+    With styles (the generator's hidden style of each gallery item and of each query's
+    reference), "style hit@10" counts a top-10 item with the target labels *and* the
+    reference's style: what the labels do not name, kept.
+    """
     targets = np.array([x.target_labels for x in queries]).reshape(len(queries), -1)
     per_query = {f"hit@{k}": ranking_metrics.manipulation_hits(ranking, gallery_labels, targets, k) for k in ks}
+    if gallery_styles is not None and reference_styles is not None:
+        k = min(STYLE_K, ranking.shape[1])
+        per_query[f"style hit@{k}"] = ranking_metrics.manipulation_hits(
+            ranking, gallery_labels, targets, k, gallery_styles, reference_styles)
     ndcg_k = min(NDCG_K, ranking.shape[1])
     per_query[f"ndcg@{ndcg_k}"] = ranking_metrics.manipulation_ndcg_per_query(ranking, gallery_labels, targets, ndcg_k)
     return {name: figure(v) for name, v in per_query.items()}, per_query

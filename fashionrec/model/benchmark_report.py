@@ -21,13 +21,17 @@ def method_rank(name: str) -> int:
 # Tables
 
 COLUMNS = (
+    ("1-attr h@1", "manipulation_single", "hit@1"),
     ("1-attr h@10", "manipulation_single", "hit@10"),
     ("1-attr h@30", "manipulation_single", "hit@30"),
     ("1-attr h@50", "manipulation_single", "hit@50"),
     ("1-attr NDCG@30", "manipulation_single", "ndcg@30"),
+    ("1-attr style h@10", "manipulation_single", "style hit@10"),
+    ("2-attr h@1", "manipulation_pair", "hit@1"),
     ("2-attr h@10", "manipulation_pair", "hit@10"),
     ("2-attr h@30", "manipulation_pair", "hit@30"),
     ("2-attr h@50", "manipulation_pair", "hit@50"),
+    ("2-attr style h@10", "manipulation_pair", "style hit@10"),
     ("cond mAP@10", f"conditional_map@{CONDITIONAL_K}", "mean"),
     ("FITB", "outfit", "fitb"),
     ("R@10", "outfit", "recall@10"),

@@ -61,6 +61,12 @@ def test_manipulation_methods_rank_as_their_formulas_say() -> None:
     assert sorted(small[b.RANDOM][0].tolist()) == [1, 2, 3]
     figures, per_query = b.manipulation_figures(small[b.HARD_FILTER], gallery.labels, [query], ks=(1, 3))
     assert figures["hit@1"] == {"mean": 1.0, "se": 0.0, "n": 1}
+    # Hidden styles: item 3 (the only label match) is of another style than the reference.
+    styles = np.array([2, 2, 2, 1])
+    kept, _ = b.manipulation_figures(small[b.HARD_FILTER], gallery.labels, [query], (1,), styles, styles[[0]])
+    assert kept["hit@1"]["mean"] == 1.0 and kept["style hit@3"]["mean"] == 0.0
+    same, _ = b.manipulation_figures(small[b.HARD_FILTER], gallery.labels, [query], (1,), styles, np.array([1]))
+    assert same["style hit@3"]["mean"] == 1.0
 
 
 def test_unknown_targets_take_no_part_in_the_posterior_terms() -> None:
@@ -190,7 +196,7 @@ def test_the_same_queries_through_the_running_services(tiny_model_dir, tiny_cata
     assert facts["calls"] == n["manipulation_single"] + n["manipulation_pair"] + n["conditional"] + n["complementary"]
     row = report["methods"][b.SERVED]
     assert list(report["methods"]).index(b.SERVED) == 1  # beside the model row
-    assert set(row["manipulation_single"]) == {"hit@10", "hit@30", "ndcg@30"}  # k = 30: no hit@50
+    assert set(row["manipulation_single"]) == {"hit@1", "hit@10", "hit@30", "ndcg@30"}  # k = 30: no hit@50
     assert set(row["outfit"]) == {"recall@10"}  # Recall@50 and @100 need k ≥ 50
     for part in ("manipulation_single", "manipulation_pair"):
         assert 0.0 <= row[part]["hit@10"]["mean"] <= 1.0
