@@ -25,4 +25,5 @@ class LocalPhotoEncoder:
             whole=encoded.whole[0],
             labels={a.name: a.values[int(v)] for a, v in zip(vocabulary.attributes, encoded.labels[0])},
             log_probs=encoded.log_probs[0],
+            outfit=encoded.outfit[0],
         )

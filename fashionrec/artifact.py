@@ -49,6 +49,10 @@ class ModelSpec:
     # w: similarity on attribute a ranks by (1−w)·cos(r_a, g_a) + w·BC(p_a, p_ga), BC the
     # Bhattacharyya coefficient of the two class posteriors. Chosen on validation too.
     similarity_posterior_weight: float = 0.0
+    # γ: manipulation adds γ·⟨e_q, e_g⟩, the cosine of the two items' style embeddings (the
+    # compatibility network's e, learned from outfits alone): "this dress in red" stays the
+    # same kind of dress in what no label names. Chosen on validation with β.
+    style_weight: float = 0.0
 
     @property
     def attribute_names(self) -> tuple[str, ...]:
@@ -73,6 +77,7 @@ class ModelSpec:
             "model": self.model,
             "posterior_weight": self.posterior_weight,
             "similarity_posterior_weight": self.similarity_posterior_weight,
+            "style_weight": self.style_weight,
         }
 
     @classmethod
@@ -87,6 +92,7 @@ class ModelSpec:
             model=dict(data.get("model", {})),
             posterior_weight=float(data.get("posterior_weight", 0.0)),
             similarity_posterior_weight=float(data.get("similarity_posterior_weight", 0.0)),
+            style_weight=float(data.get("style_weight", 0.0)),
         )
 
 
@@ -105,6 +111,8 @@ class ModelArtifact:
             raise ValueError(f"prototypes have shape {self.prototypes.shape}, expected {expected}")
         if not (np.isfinite(self.spec.posterior_weight) and self.spec.posterior_weight >= 0):
             raise ValueError(f"posterior_weight must be a finite number >= 0, not {self.spec.posterior_weight}")
+        if not (np.isfinite(self.spec.style_weight) and self.spec.style_weight >= 0):
+            raise ValueError(f"style_weight must be a finite number >= 0, not {self.spec.style_weight}")
         if not 0.0 <= self.spec.similarity_posterior_weight <= 1.0:
             raise ValueError("similarity_posterior_weight must be in [0, 1], "
                              f"not {self.spec.similarity_posterior_weight}")

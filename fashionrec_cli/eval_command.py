@@ -58,6 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="β of the model row (default: the model's posterior_weight)")
     parser.add_argument("--similarity-posterior-weight", type=float, default=None,
                         help="w of the model row (default: the model's similarity_posterior_weight)")
+    parser.add_argument("--style-weight", type=float, default=None,
+                        help="γ of the model row (default: the model's style_weight)")
     parser.add_argument("--through-services", action="store_true",
                         help="also start the embedded stack, publish the gallery to Kafka, wait until it is "
                              "indexed and ask the same queries over gRPC (a 'served' row)")
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             posterior_weight=_pick(args.posterior_weight, getattr(spec, "posterior_weight", 0.0)),
             similarity_posterior_weight=_pick(args.similarity_posterior_weight,
                                               getattr(spec, "similarity_posterior_weight", 0.0)),
+            style_weight=_pick(args.style_weight, getattr(spec, "style_weight", 0.0)),
             progress=progress)
         sets = sets or QuerySets.make(catalog, config)  # the same queries for every model
         images = resize_uint8(catalog.images, spec.image_size).to(encoder.device)

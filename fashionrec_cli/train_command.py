@@ -148,12 +148,13 @@ def _tune(args: argparse.Namespace, catalog, device) -> None:
     model, spec = load_model(args.out, device)
     emb = model_embeddings(model, resize_uint8(validation.images, spec.image_size).to(device), device)
     result = tune_posterior_weights(emb, validation, gallery=gallery, seed=args.seed)
-    set_posterior_weights(args.out, result.posterior_weight, result.similarity_posterior_weight)
+    set_posterior_weights(args.out, result.posterior_weight, result.similarity_posterior_weight, result.style_weight)
     print(json.dumps({"tuned_on": str(args.tune_on or f"{args.data} (val split)"),
-                      "posterior_weight": result.posterior_weight,
+                      "posterior_weight": result.posterior_weight, "style_weight": result.style_weight,
                       "similarity_posterior_weight": result.similarity_posterior_weight,
-                      "manipulation_hit@1": result.manipulation, "similarity_map@10": result.similarity},
-                     indent=2))
+                      "manipulation_hit@1_style_hit@1": {f"beta={b:g} gamma={g:g}": v
+                                                         for (b, g), v in result.manipulation.items()},
+                      "similarity_map@10": result.similarity}, indent=2))
 
 
 def _train_preview(args: argparse.Namespace, catalog, device) -> None:

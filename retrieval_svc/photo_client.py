@@ -47,6 +47,7 @@ class RemotePhotoEncoder:
             whole=np.asarray(embedding.whole, dtype=np.float32),
             labels={p.attribute: p.value for p in embedding.predictions},
             log_probs=np.asarray(embedding.log_probs, dtype=np.float32) if embedding.log_probs else None,
+            outfit=np.asarray(embedding.outfit, dtype=np.float32) if embedding.outfit else None,
         )
 
 

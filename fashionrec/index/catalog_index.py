@@ -36,6 +36,8 @@ class VectorQuery:
     whole: np.ndarray
     labels: Mapping[str, str] = field(default_factory=dict)
     log_probs: np.ndarray | None = None
+    # e (D,): the photo's style embedding; without it manipulation leaves out the style term.
+    outfit: np.ndarray | None = None
 
 
 QueryItem = str | VectorQuery  # a SKU, or an encoded photo
@@ -73,6 +75,7 @@ class _Probe:
     log_probs: np.ndarray
     current_value: Callable[[str], str | None]
     exclude_ids: tuple[str, ...]
+    outfit: np.ndarray | None = None
 
 
 class CatalogIndex:
@@ -205,7 +208,7 @@ class CatalogIndex:
         probe = self._probe(version, query)
         i = compose.indicator(spec, changes, probe.current_value)
         target = compose.target_labels(spec, i, probe.current_value)
-        vector = compose.manipulation_query(artifact, probe.whole, i, target)
+        vector = compose.manipulation_query(artifact, probe.whole, i, target, probe.outfit)
         if require_predicted_target:
             must += [AnyOf(schema.predicted_key(c.attribute), (c.value,)) for c in changes]
         return self._search(version, Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids))
@@ -297,7 +300,7 @@ class CatalogIndex:
         if isinstance(query, str):
             schema.check_sku(query, "item.sku")
             [entry] = self.get_items([query], version)
-            return _Probe(entry.whole, entry.log_probs, entry.item.current_value, (point_id(query),))
+            return _Probe(entry.whole, entry.log_probs, entry.item.current_value, (point_id(query),), entry.outfit)
         whole = schema.as_vector(query.whole, spec.whole_dim, "item.whole")
         if np.any(schema.chunk_norms(spec, whole) == 0):
             raise InvalidArgument.for_field("item.whole", "an attribute chunk is all zeros")
@@ -312,7 +315,8 @@ class CatalogIndex:
                                         for a in vocab.attributes])
         else:
             log_probs = schema.check_log_probs(spec, query.log_probs, "item.log_probs")
-        return _Probe(whole, log_probs, query.labels.get, ())
+        outfit = None if query.outfit is None else schema.as_vector(query.outfit, spec.outfit_dim, "item.outfit")
+        return _Probe(whole, log_probs, query.labels.get, (), outfit)
 
     def _search(self, version: str, search: Search) -> SearchResult:
         hits = self._store.search(version, search)

@@ -74,13 +74,23 @@ def target_labels(spec: ModelSpec, i: np.ndarray, current_value: Callable[[str],
     return np.clip(t + i, 0.0, 1.0)
 
 
-def manipulation_query(artifact: ModelArtifact, whole: np.ndarray, i: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """concat(L2n(r + M·i), β·t): the query of the `manipulation` vector."""
+def manipulation_query(artifact: ModelArtifact, whole: np.ndarray, i: np.ndarray, target: np.ndarray,
+                       outfit: np.ndarray | None = None) -> np.ndarray:
+    """concat(L2n(r + M·i), β·t, γ·e): the query of the `manipulation` vector.
+
+    Against a stored concat(L2n(r_g), ℓ_g, e_g) it scores cos(r + M·i, r_g) + β·Σ_a ℓ_g[t_a]
+    + γ·⟨e, e_g⟩. Args: whole r (n·d,), i (S,) the change indicator, target t (S,) one-hot
+    per attribute, outfit e (D,) the query item's style embedding (None, e.g. a photo encoded
+    without it: the style term is left out, the same for every candidate).
+    """
     moved = whole + artifact.prototypes @ i
     if not np.linalg.norm(moved) > 0:
         raise InvalidArgument.for_field("changes", "the manipulated representation is zero")
-    beta = np.float32(artifact.spec.posterior_weight)
-    return np.concatenate([unit(moved.astype(np.float32)), beta * target.astype(np.float32)])
+    spec = artifact.spec
+    style = np.zeros(spec.outfit_dim, np.float32) if outfit is None else \
+        np.float32(spec.style_weight) * outfit.astype(np.float32)
+    return np.concatenate([unit(moved.astype(np.float32)), np.float32(spec.posterior_weight) * target.astype(np.float32),
+                           style])
 
 
 def normalised_weights(spec: ModelSpec, weights: Sequence[tuple[str, float]]) -> dict[str, float]:

@@ -8,7 +8,7 @@ what a practitioner's exact search costs, not a strawman (it normalised every ro
 sorted the whole catalog per query).
 
 
-  manipulate   cos(r + sum_changes (M[:, target] - M[:, current]), g) + β sum_a log p_g(t_a)
+  manipulate   cos(r + sum_changes (M[:, target] - M[:, current]), g) + β sum_a log p_g(t_a) + γ e·e_g
   similar      cos(r, g)
   similar_by   sum_a w_a [(1 - ω) cos(q_a, g_a) + ω sum_v sqrt(p_qa(v) p_ga(v))] / sum_a w_a
   outfit       mean_o e_o^T A e_c
@@ -107,7 +107,8 @@ class ExactCatalog:
         if require_predicted_target:
             for c in changes:
                 mask &= self._predicted[c.attribute] == c.value
-        return self._top(self._cos_whole(query) + spec.posterior_weight * posterior, mask, k)
+        style = self._outfit @ (np.float32(spec.style_weight) * self._outfit[self._row[sku]])
+        return self._top(self._cos_whole(query) + spec.posterior_weight * posterior + style, mask, k)
 
     def similar_by(self, sku: str, weights: Mapping[str, float], filters: Filters, k: int) -> list[tuple[str, float]]:
         spec = self._artifact.spec

@@ -3,7 +3,7 @@
 Per item, for a model with attributes a = 1..n (see fashionrec.artifact):
 
   whole         L2n(r), r = concat_a r_a     "similar items"; r is read back from it
-  manipulation  concat(L2n(r), ℓ)          manipulation: one composed query (compose.py)
+  manipulation  concat(L2n(r), ℓ, e)       manipulation: one composed query (compose.py)
   attr_<a>      s_a = concat(√(1−w)·L2n(r_a), √w·√p_a)
                                            conditional similarity on one attribute
   chunks        concat_a s_a               weighted similarity: one composed query
@@ -123,7 +123,7 @@ def attribute_vector_dim(spec: ModelSpec, attribute: str) -> int:
 
 def vector_dims(spec: ModelSpec) -> dict[str, int]:
     total_values = spec.vocabulary.total_values
-    dims = {WHOLE: spec.whole_dim, MANIPULATION: spec.whole_dim + total_values,
+    dims = {WHOLE: spec.whole_dim, MANIPULATION: spec.whole_dim + total_values + spec.outfit_dim,
             CHUNKS: spec.whole_dim + total_values, OUTFIT: spec.outfit_dim}
     dims.update({attr_vector(a): attribute_vector_dim(spec, a) for a in spec.attribute_names})
     return dims
@@ -314,7 +314,7 @@ def point_vectors(spec: ModelSpec, whole: np.ndarray, outfit: np.ndarray,
     chunks = attribute_vectors(spec, whole, log_probs)
     vectors = {
         WHOLE: whole_unit.tolist(),
-        MANIPULATION: np.concatenate([whole_unit, log_probs.astype(np.float32)]).tolist(),
+        MANIPULATION: np.concatenate([whole_unit, log_probs.astype(np.float32), outfit.astype(np.float32)]).tolist(),
         CHUNKS: chunks.tolist(),
         OUTFIT: outfit.astype(np.float32).tolist(),
     }

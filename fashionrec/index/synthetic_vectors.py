@@ -37,7 +37,7 @@ def synthetic_artifact(version: str, shape: SyntheticShape = SyntheticShape(), s
     vocab = Vocabulary.from_mapping(mapping)
     # Non-zero posterior weights, so that tests exercise both halves of every composed query.
     spec = ModelSpec(version, vocab, shape.attribute_dim, shape.outfit_dim, image_size=64,
-                     posterior_weight=0.05, similarity_posterior_weight=0.3)
+                     posterior_weight=0.05, similarity_posterior_weight=0.3, style_weight=0.2)
     prototypes = np.zeros((spec.whole_dim, vocab.total_values), dtype=np.float32)
     d = shape.attribute_dim
     for a, offset in enumerate(vocab.offsets):

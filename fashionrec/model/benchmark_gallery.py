@@ -17,14 +17,14 @@ from fashionrec.model.evaluation import Embeddings, l2_normalise
 from fashionrec.vocab import UNKNOWN
 
 __all__ = ["BETA_ZERO", "CHANGE_IGNORED", "CHUNK", "CLASSIFIER_SOFT", "CONDITIONAL_K", "CONDITIONAL_METHODS",
-           "Gallery", "HARD_FILTER", "MANIPULATION_KS", "MANIPULATION_METHODS", "MODEL", "NDCG_K", "STYLE_K", "OUTFIT_KS",
+           "GAMMA_ZERO", "Gallery", "HARD_FILTER", "MANIPULATION_KS", "MANIPULATION_METHODS", "MODEL", "NDCG_K", "STYLE_KS", "OUTFIT_KS",
            "OUTFIT_METHODS", "POSTERIOR_ONLY", "RANDOM", "SERVED", "W_ZERO", "figure", "prepare_gallery",
            "rows_of", "served_positions", "target_onehot", "top_positions"]
 
 # hit@1 and the style-keeping hit (benchmark_methods.manipulation_figures) are there because a
 # good model saturates hit@10 at catalog scale (0.999 for model and classifier soft alike).
 MANIPULATION_KS = (1, 10, 30, 50)
-STYLE_K = 10
+STYLE_KS = (1, 10)
 NDCG_K = 30
 CONDITIONAL_K = 10
 OUTFIT_KS = (10, 50, 100)
@@ -36,11 +36,12 @@ CHANGE_IGNORED = "change ignored"
 HARD_FILTER = "hard filter"
 CLASSIFIER_SOFT = "classifier soft"
 BETA_ZERO = "ablation β=0"
+GAMMA_ZERO = "ablation γ=0"
 W_ZERO = "ablation w=0"
 POSTERIOR_ONLY = "posterior only (w=1)"
 SERVED = "served (gRPC)"
 
-MANIPULATION_METHODS = (MODEL, BETA_ZERO, CHANGE_IGNORED, HARD_FILTER, CLASSIFIER_SOFT, RANDOM)
+MANIPULATION_METHODS = (MODEL, GAMMA_ZERO, BETA_ZERO, CHANGE_IGNORED, HARD_FILTER, CLASSIFIER_SOFT, RANDOM)
 CONDITIONAL_METHODS = (MODEL, W_ZERO, POSTERIOR_ONLY, RANDOM)
 OUTFIT_METHODS = (MODEL, RANDOM)
 
@@ -61,6 +62,7 @@ class Gallery:
     whole: np.ndarray  # L2n(r)
     log_probs: np.ndarray | None
     predicted_onehot: np.ndarray | None  # (G, S) 1 at each attribute's argmax value
+    outfit: np.ndarray | None = None  # (G, D) the style embeddings e (unit)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,7 +80,7 @@ def prepare_gallery(emb: Embeddings, catalog: Catalog, rows: np.ndarray) -> Gall
             best = log_probs[:, lo:lo + len(attribute.values)].argmax(axis=1)
             onehot[np.arange(len(rows)), lo + best] = 1.0
     return Gallery(rows, position, catalog.labels[rows], l2_normalise(emb.whole[rows].astype(np.float32)),
-                    log_probs, onehot)
+                   log_probs, onehot, emb.outfit[rows].astype(np.float32))
 
 
 

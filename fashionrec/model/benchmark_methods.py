@@ -8,6 +8,7 @@ the methods and figures).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,15 +17,16 @@ from fashionrec import ranking_metrics
 from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
 from fashionrec.model.benchmark_gallery import (BETA_ZERO, CHANGE_IGNORED, CHUNK, CLASSIFIER_SOFT, CONDITIONAL_K,
-                                                CONDITIONAL_METHODS, HARD_FILTER, MANIPULATION_KS, STYLE_K,
+                                                CONDITIONAL_METHODS, GAMMA_ZERO, HARD_FILTER, MANIPULATION_KS, STYLE_KS,
                                                 MANIPULATION_METHODS, MODEL, NDCG_K, OUTFIT_KS, OUTFIT_METHODS,
                                                 POSTERIOR_ONLY, RANDOM, SERVED, W_ZERO, Gallery, figure, rows_of,
                                                 served_positions, target_onehot, top_positions)
 from fashionrec.model.evaluation import Embeddings, l2_normalise, outfit_query
 from fashionrec.vocab import UNKNOWN
 
-__all__ = ["ServedQueries", "classifier_accuracy", "conditional_figures", "manipulation_figures",
-           "manipulation_rankings", "outfit_figures", "per_attribute_hits"]
+__all__ = ["ManipulationParts", "ServedQueries", "classifier_accuracy", "conditional_figures", "exclude_reference",
+           "manipulation_figures", "manipulation_parts", "manipulation_rankings", "outfit_figures",
+           "per_attribute_hits"]
 
 
 class ServedQueries(Protocol):
@@ -42,41 +44,69 @@ class ServedQueries(Protocol):
     def complete(self, context: Sequence[int], target_category: int) -> list[int]: ...
 
 
+@dataclass
+class ManipulationParts:
+    """The score terms of a chunk of manipulation queries against the gallery, each (Q, G)."""
+
+    composed: np.ndarray  # cos(r_q + M·i, r_g)
+    soft: np.ndarray | None  # Σ_a log p_g(t_a)
+    style: np.ndarray  # ⟨e_q, e_g⟩
+    own: np.ndarray  # (Q,) the reference's gallery position, −1 outside
+
+    def model(self, beta: float, gamma: float) -> np.ndarray:
+        """The served score: composed + β·soft + γ·style (fashionrec.index.compose)."""
+        out = self.composed + np.float32(gamma) * self.style
+        return out if self.soft is None else out + np.float32(beta) * self.soft
+
+
+def manipulation_parts(emb: Embeddings, catalog: Catalog, gallery: Gallery,
+                       part: list[q.ManipulationQuery]) -> ManipulationParts:
+    refs = np.array([x.reference for x in part])
+    indicators = np.stack([x.indicator(catalog.vocabulary) for x in part]).astype(np.float32)
+    composed = l2_normalise(emb.whole[refs].astype(np.float32)
+                            + indicators @ emb.prototypes.astype(np.float32).T) @ gallery.whole.T
+    soft = None
+    if gallery.log_probs is not None:
+        onehot, _ = target_onehot(catalog, np.array([x.target_labels for x in part]))
+        soft = onehot @ gallery.log_probs.T
+    style = emb.outfit[refs].astype(np.float32) @ gallery.outfit.T
+    return ManipulationParts(composed, soft, style, gallery.position[refs])
+
+
+def exclude_reference(scores: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """A copy of the scores with each query's own item at −inf (it is never returned)."""
+    values = np.array(scores, np.float32)
+    mask = own >= 0
+    values[np.flatnonzero(mask), own[mask]] = -np.inf
+    return values
+
+
 def manipulation_rankings(emb: Embeddings, catalog: Catalog, gallery: Gallery,
                           queries: list[q.ManipulationQuery], beta: float, rng: np.random.Generator,
-                          k: int = max(MANIPULATION_KS), bar=None) -> dict[str, np.ndarray]:
+                          k: int = max(MANIPULATION_KS), bar=None, gamma: float = 0.0) -> dict[str, np.ndarray]:
     """Method → (Q, k) rankings of gallery positions (−1: empty slot)."""
     methods = [m for m in MANIPULATION_METHODS
                if gallery.log_probs is not None or m not in (HARD_FILTER, CLASSIFIER_SOFT)]
     out: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    prototypes = emb.prototypes.astype(np.float32)
     for start in range(0, len(queries), CHUNK):
         part = queries[start:start + CHUNK]
         refs = np.array([x.reference for x in part])
-        indicators = np.stack([x.indicator(catalog.vocabulary) for x in part]).astype(np.float32)
-        targets = np.array([x.target_labels for x in part])
-        composed = l2_normalise(emb.whole[refs].astype(np.float32) + indicators @ prototypes.T) @ gallery.whole.T
-        rows = np.arange(len(part))
-        own = gallery.position[refs]
-        mask = own >= 0
+        parts = manipulation_parts(emb, catalog, gallery, part)
+        composed = parts.composed
         scores: dict[str, Callable[[], np.ndarray]] = {
+            MODEL: lambda: parts.model(beta, gamma),
+            GAMMA_ZERO: lambda: parts.model(beta, 0.0),
             BETA_ZERO: lambda: composed,
             CHANGE_IGNORED: lambda: l2_normalise(emb.whole[refs].astype(np.float32)) @ gallery.whole.T,
             RANDOM: lambda: rng.random(composed.shape).astype(np.float32),
         }
-        if gallery.log_probs is not None:
-            onehot, n_known = target_onehot(catalog, targets)
-            soft = onehot @ gallery.log_probs.T
+        if parts.soft is not None:
+            onehot, n_known = target_onehot(catalog, np.array([x.target_labels for x in part]))
             matched = (onehot @ gallery.predicted_onehot.T) >= n_known[:, None] - 0.5
-            scores[CLASSIFIER_SOFT] = lambda: soft
+            scores[CLASSIFIER_SOFT] = lambda: parts.soft
             scores[HARD_FILTER] = lambda: np.where(matched, composed, -np.inf)
-            scores[MODEL] = lambda: composed + np.float32(beta) * soft
-        else:
-            scores[MODEL] = lambda: composed
         for m in methods:
-            values = np.array(scores[m](), np.float32)  # a copy: the reference is excluded in place
-            values[rows[mask], own[mask]] = -np.inf
-            out[m].append(top_positions(values, k))
+            out[m].append(top_positions(exclude_reference(scores[m](), parts.own), k))
         if bar is not None:
             bar.update(len(part))
     return {m: np.concatenate(v) if v else np.zeros((0, k), np.int64) for m, v in out.items()}
@@ -89,15 +119,15 @@ def manipulation_figures(ranking: np.ndarray, gallery_labels: np.ndarray,
     """(figures with SE, per-query values) of one method's rankings.
 
     With styles (the generator's hidden style of each gallery item and of each query's
-    reference), "style hit@10" counts a top-10 item with the target labels *and* the
-    reference's style: what the labels do not name, kept.
+    reference), "style hit@k" (k = 1, 10) counts a top-k item with the target labels *and*
+    the reference's style: what the labels do not name, kept.
     """
     targets = np.array([x.target_labels for x in queries]).reshape(len(queries), -1)
     per_query = {f"hit@{k}": ranking_metrics.manipulation_hits(ranking, gallery_labels, targets, k) for k in ks}
     if gallery_styles is not None and reference_styles is not None:
-        k = min(STYLE_K, ranking.shape[1])
-        per_query[f"style hit@{k}"] = ranking_metrics.manipulation_hits(
-            ranking, gallery_labels, targets, k, gallery_styles, reference_styles)
+        for k in sorted({min(k, ranking.shape[1]) for k in STYLE_KS}):
+            per_query[f"style hit@{k}"] = ranking_metrics.manipulation_hits(
+                ranking, gallery_labels, targets, k, gallery_styles, reference_styles)
     ndcg_k = min(NDCG_K, ranking.shape[1])
     per_query[f"ndcg@{ndcg_k}"] = ranking_metrics.manipulation_ndcg_per_query(ranking, gallery_labels, targets, ndcg_k)
     return {name: figure(v) for name, v in per_query.items()}, per_query

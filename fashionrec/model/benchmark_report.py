@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fashionrec.model.benchmark_gallery import (BETA_ZERO, CHANGE_IGNORED, CLASSIFIER_SOFT, CONDITIONAL_K,
-                                                HARD_FILTER, MODEL, POSTERIOR_ONLY, RANDOM, SERVED, W_ZERO)
+                                                GAMMA_ZERO, HARD_FILTER, MODEL, POSTERIOR_ONLY, RANDOM, SERVED, W_ZERO)
 
 __all__ = ["METHOD_ORDER", "format_report", "method_rank"]
 
-METHOD_ORDER = (MODEL, SERVED, BETA_ZERO, W_ZERO, POSTERIOR_ONLY, CLASSIFIER_SOFT, HARD_FILTER,
+METHOD_ORDER = (MODEL, SERVED, GAMMA_ZERO, BETA_ZERO, W_ZERO, POSTERIOR_ONLY, CLASSIFIER_SOFT, HARD_FILTER,
                 CHANGE_IGNORED, RANDOM)
 
 
@@ -26,11 +26,13 @@ COLUMNS = (
     ("1-attr h@30", "manipulation_single", "hit@30"),
     ("1-attr h@50", "manipulation_single", "hit@50"),
     ("1-attr NDCG@30", "manipulation_single", "ndcg@30"),
+    ("1-attr style h@1", "manipulation_single", "style hit@1"),
     ("1-attr style h@10", "manipulation_single", "style hit@10"),
     ("2-attr h@1", "manipulation_pair", "hit@1"),
     ("2-attr h@10", "manipulation_pair", "hit@10"),
     ("2-attr h@30", "manipulation_pair", "hit@30"),
     ("2-attr h@50", "manipulation_pair", "hit@50"),
+    ("2-attr style h@1", "manipulation_pair", "style hit@1"),
     ("2-attr style h@10", "manipulation_pair", "style hit@10"),
     ("cond mAP@10", f"conditional_map@{CONDITIONAL_K}", "mean"),
     ("FITB", "outfit", "fitb"),
@@ -65,7 +67,8 @@ def format_report(report: dict[str, Any], title: str = "") -> str:
             f"{qn['manipulation_single']} single + {qn['manipulation_pair']} two-attribute manipulations, "
             f"{qn['conditional']} conditional, {qn['fitb']} FITB, {qn['complementary']} complementary "
             f"(category gallery ~{report.get('outfit_gallery', {}).get('category_gallery_mean', 0):.0f} items); "
-            f"β={report['posterior_weight']:g}, w={report['similarity_posterior_weight']:g}")
+            f"β={report['posterior_weight']:g}, γ={report.get('style_weight', 0.0):g}, "
+            f"w={report['similarity_posterior_weight']:g}")
     parts = [head, _table(["method"] + [c[0] for c in columns], rows)]
     single = report["per_attribute"].get("manipulation_single", {})
     if single:

@@ -56,15 +56,18 @@ def save_model(model: ADDE, directory: Path, version: str) -> ModelSpec:
     return spec
 
 
-def set_posterior_weights(directory: Path, posterior_weight: float, similarity_posterior_weight: float) -> ModelSpec:
-    """Rewrites the artifact's config.json with new β and w (fashionrec.model.tuning)."""
+def set_posterior_weights(directory: Path, posterior_weight: float, similarity_posterior_weight: float,
+                          style_weight: float | None = None) -> ModelSpec:
+    """Rewrites the artifact's config.json with new β, w and γ (fashionrec.model.tuning); γ None: kept."""
     import dataclasses
     import json
 
     from fashionrec.artifact import CONFIG_FILE
 
-    spec = dataclasses.replace(load_spec(directory), posterior_weight=float(posterior_weight),
-                               similarity_posterior_weight=float(similarity_posterior_weight))
+    spec = load_spec(directory)
+    spec = dataclasses.replace(spec, posterior_weight=float(posterior_weight),
+                               similarity_posterior_weight=float(similarity_posterior_weight),
+                               style_weight=spec.style_weight if style_weight is None else float(style_weight))
     path = Path(directory) / CONFIG_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(spec.to_json(), indent=2) + "\n")

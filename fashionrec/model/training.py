@@ -343,7 +343,8 @@ def train(catalog: Catalog, out_dir: Path, config: TrainConfig, device: torch.de
     save_model(run.model, out_dir, version)
     if init_from is not None:  # the encoder is the source's: so are its tuned posterior weights
         source = load_spec(Path(init_from))
-        set_posterior_weights(out_dir, source.posterior_weight, source.similarity_posterior_weight)
+        set_posterior_weights(out_dir, source.posterior_weight, source.similarity_posterior_weight,
+                              source.style_weight)
     (out_dir / TRAINING_STATE_FILE).unlink(missing_ok=True)
     return TrainResult(version=version, seconds=run.seconds(), validation=run.validation)
 

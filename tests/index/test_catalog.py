@@ -115,7 +115,7 @@ def test_a_photo_query_is_composed_from_its_vector_and_labels(
 ) -> None:
     entry = items[0]
     photo = VectorQuery(entry.whole, dict(entry.item.labels) | {
-        a: v for a, v in entry.item.predicted_labels.items() if a not in entry.item.labels})
+        a: v for a, v in entry.item.predicted_labels.items() if a not in entry.item.labels}, outfit=entry.outfit)
     by_sku = shared_index.manipulate("sku-0", [Change("attr1", "a1v3")], k=10).hits
     by_photo = shared_index.manipulate(photo, [Change("attr1", "a1v3")], k=11).hits
     assert [h.item.sku for h in by_photo if h.item.sku != "sku-0"][:10] == [h.item.sku for h in by_sku]

@@ -71,18 +71,22 @@ def test_the_target_is_the_items_labels_moved_by_the_changes(spec: ModelSpec) ->
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000))
-def test_the_composed_manipulation_query_is_cosine_plus_weighted_log_posteriors(artifact: ModelArtifact,
-                                                                               seed: int) -> None:
+def test_the_composed_manipulation_query_is_cosine_plus_weighted_log_posteriors_plus_style(artifact: ModelArtifact,
+                                                                                          seed: int) -> None:
     spec = artifact.spec
+    assert spec.style_weight > 0
     query, gallery = synthetic_items(artifact, 2, seed=seed)
     i = indicator(spec, [Change("attr2", "a2v1")], query.item.current_value)
     t = target_labels(spec, i, query.item.current_value)
-    vector = manipulation_query(artifact, query.whole, i, t)
+    vector = manipulation_query(artifact, query.whole, i, t, query.outfit)
     stored = np.asarray(point_vectors(spec, gallery.whole, gallery.outfit, gallery.log_probs)["manipulation"])
     moved = query.whole + artifact.prototypes @ i
     cosine = moved @ gallery.whole / np.linalg.norm(moved) / np.linalg.norm(gallery.whole)
-    expected = cosine + spec.posterior_weight * gallery.log_probs[t == 1].sum()
+    labels = cosine + spec.posterior_weight * gallery.log_probs[t == 1].sum()
+    expected = labels + spec.style_weight * query.outfit @ gallery.outfit
     assert vector @ stored == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    # Without the query's style embedding (a photo encoded without it) the style term is left out.
+    assert manipulation_query(artifact, query.whole, i, t) @ stored == pytest.approx(labels, rel=1e-5, abs=1e-6)
 
 
 @settings(max_examples=30, deadline=None)

@@ -42,7 +42,9 @@ def test_vectors_are_unit_where_cosine_is_meant() -> None:
         assert vectors[f"attr_{name}"] == pytest.approx(chunks[part].tolist())
     manipulation = np.asarray(vectors["manipulation"])
     np.testing.assert_allclose(manipulation[:spec.whole_dim], vectors["whole"], rtol=1e-6)
-    np.testing.assert_array_equal(manipulation[spec.whole_dim:], log_probs)  # ℓ stored verbatim
+    s = spec.vocabulary.total_values
+    np.testing.assert_array_equal(manipulation[spec.whole_dim:spec.whole_dim + s], log_probs)  # ℓ stored verbatim
+    np.testing.assert_array_equal(manipulation[spec.whole_dim + s:], vectors["outfit"])  # then e
     assert vectors["outfit"] == [1.0] * spec.outfit_dim  # stored as given
 
 

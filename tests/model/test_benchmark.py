@@ -64,7 +64,7 @@ def test_manipulation_methods_rank_as_their_formulas_say() -> None:
     # Hidden styles: item 3 (the only label match) is of another style than the reference.
     styles = np.array([2, 2, 2, 1])
     kept, _ = b.manipulation_figures(small[b.HARD_FILTER], gallery.labels, [query], (1,), styles, styles[[0]])
-    assert kept["hit@1"]["mean"] == 1.0 and kept["style hit@3"]["mean"] == 0.0
+    assert kept["hit@1"]["mean"] == 1.0 and kept["style hit@1"]["mean"] == kept["style hit@3"]["mean"] == 0.0
     same, _ = b.manipulation_figures(small[b.HARD_FILTER], gallery.labels, [query], (1,), styles, np.array([1]))
     assert same["style hit@3"]["mean"] == 1.0
 
@@ -228,23 +228,25 @@ def test_offline_model_scores_are_the_served_formulas() -> None:
     log_probs = np.concatenate([logits[:, o:o + len(a.values)] - np.log(np.exp(logits[:, o:o + len(a.values)])
                                 .sum(1, keepdims=True)) for o, a in zip(vocab.offsets, vocab.attributes)], 1)
     log_probs = np.maximum(log_probs, -6.9).astype(np.float32)
-    emb = Embeddings(attributes=chunks, whole=chunks.reshape(len(catalog), -1), outfit=np.zeros((len(catalog), 2)),
+    style = rng.normal(size=(len(catalog), 2)).astype(np.float32)
+    style /= np.linalg.norm(style, axis=1, keepdims=True)
+    emb = Embeddings(attributes=chunks, whole=chunks.reshape(len(catalog), -1), outfit=style,
                      prototypes=rng.normal(size=(n * d, total)).astype(np.float32),
                      outfit_bilinear=np.eye(2, dtype=np.float32), log_probs=log_probs)
-    beta, w = 0.7, 0.4
-    spec = ModelSpec("v", vocab, d, 2, 32, posterior_weight=beta, similarity_posterior_weight=w)
+    beta, w, gamma = 0.7, 0.4, 0.3
+    spec = ModelSpec("v", vocab, d, 2, 32, posterior_weight=beta, similarity_posterior_weight=w, style_weight=gamma)
     artifact = ModelArtifact(spec, emb.prototypes, emb.outfit_bilinear)
     gallery = b.prepare_gallery(emb, catalog, np.arange(len(catalog)))
     [query] = q.manipulation_queries(catalog, q.ALL, seed=0, n_changes=2, max_queries=1, exclude_not_applicable=True)
-    ranking = b.manipulation_rankings(emb, catalog, gallery, [query], beta, rng, k=20)[b.MODEL][0]
+    ranking = b.manipulation_rankings(emb, catalog, gallery, [query], beta, rng, k=20, gamma=gamma)[b.MODEL][0]
     names = vocab.names
     current = lambda attribute: catalog.value_name(query.reference, names.index(attribute))  # noqa: E731
     changes = [compose.Change(names[c.attribute], vocab.attributes[c.attribute].values[c.target])
                for c in query.changes]
     i = compose.indicator(spec, changes, current)
     vector = compose.manipulation_query(artifact, emb.whole[query.reference], i,
-                                        compose.target_labels(spec, i, current))
-    points = np.stack([schema.point_vectors(spec, emb.whole[g], np.zeros(2), log_probs[g])[schema.MANIPULATION]
+                                        compose.target_labels(spec, i, current), style[query.reference])
+    points = np.stack([schema.point_vectors(spec, emb.whole[g], style[g], log_probs[g])[schema.MANIPULATION]
                        for g in range(len(catalog))])
     served = points @ vector
     served[query.reference] = -np.inf
