@@ -35,7 +35,7 @@ from fashionrec.model.evaluation import Embeddings
 __all__ = ["POSTERIOR_WEIGHTS", "SIMILARITY_WEIGHTS", "STYLE_WEIGHTS", "TuningResult", "tune_posterior_weights"]
 
 POSTERIOR_WEIGHTS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-STYLE_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
+STYLE_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
 SIMILARITY_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
