@@ -40,10 +40,11 @@ class ExactCatalog:
         self._whole = np.stack([e.whole for e in self._items]).astype(np.float32)
         self._unit_whole = _unit_rows(self._whole)
         self._chunks = _unit_rows(self._whole.reshape(len(self._items), n, d))
+        log_probs = np.stack([e.log_probs for e in self._items]).astype(np.float64)
+        self._log_probs = log_probs.astype(np.float32)
         # Per attribute (N, n_values_a) in attribute order: the Bhattacharyya term's factor.
-        self._sqrt_posteriors = [self._sqrt_posterior(a) for a in range(n)]
+        self._sqrt_posteriors = [self._sqrt_posterior(log_probs, a) for a in range(n)]
         self._outfit = np.stack([e.outfit for e in self._items]).astype(np.float32)
-        self._log_probs = np.stack([e.log_probs for e in self._items]).astype(np.float32)
         self._predicted = {a: np.array([e.item.predicted_labels.get(a) for e in self._items], dtype=object)
                            for a in spec.attribute_names}
         self._category = np.array([spec.categories.index(e.item.category) for e in self._items])
@@ -52,10 +53,10 @@ class ExactCatalog:
         self._prices = np.array([e.item.price for e in self._items])
         self._in_stock = np.array([e.item.in_stock for e in self._items])
 
-    def _sqrt_posterior(self, a: int) -> np.ndarray:
+    def _sqrt_posterior(self, log_probs: np.ndarray, a: int) -> np.ndarray:
         vocab = self._artifact.spec.vocabulary
         values = slice(vocab.offsets[a], vocab.offsets[a] + len(vocab.attributes[a].values))
-        p = np.exp(np.stack([e.log_probs for e in self._items])[:, values].astype(np.float64))
+        p = np.exp(log_probs[:, values])
         return np.sqrt(p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def _mask(self, filters: Filters, exclude: Sequence[str]) -> np.ndarray:

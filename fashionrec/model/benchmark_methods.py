@@ -52,6 +52,8 @@ class ManipulationParts:
     soft: np.ndarray | None  # Σ_a log p_g(t_a)
     style: np.ndarray  # ⟨e_q, e_g⟩
     own: np.ndarray  # (Q,) the reference's gallery position, −1 outside
+    onehot: np.ndarray  # (Q, S) the target labels (target_onehot)
+    n_known: np.ndarray  # (Q,) known target attributes per query
 
     def model(self, beta: float, gamma: float) -> np.ndarray:
         """The served score: composed + β·soft + γ·style (fashionrec.index.compose)."""
@@ -65,12 +67,10 @@ def manipulation_parts(emb: Embeddings, catalog: Catalog, gallery: Gallery,
     indicators = np.stack([x.indicator(catalog.vocabulary) for x in part]).astype(np.float32)
     composed = l2_normalise(emb.whole[refs].astype(np.float32)
                             + indicators @ emb.prototypes.astype(np.float32).T) @ gallery.whole.T
-    soft = None
-    if gallery.log_probs is not None:
-        onehot, _ = target_onehot(catalog, np.array([x.target_labels for x in part]))
-        soft = onehot @ gallery.log_probs.T
+    onehot, n_known = target_onehot(catalog, np.array([x.target_labels for x in part]))
+    soft = None if gallery.log_probs is None else onehot @ gallery.log_probs.T
     style = emb.outfit[refs].astype(np.float32) @ gallery.outfit.T
-    return ManipulationParts(composed, soft, style, gallery.position[refs])
+    return ManipulationParts(composed, soft, style, gallery.position[refs], onehot, n_known)
 
 
 def exclude_reference(scores: np.ndarray, own: np.ndarray) -> np.ndarray:
@@ -101,8 +101,7 @@ def manipulation_rankings(emb: Embeddings, catalog: Catalog, gallery: Gallery,
             RANDOM: lambda: rng.random(composed.shape).astype(np.float32),
         }
         if parts.soft is not None:
-            onehot, n_known = target_onehot(catalog, np.array([x.target_labels for x in part]))
-            matched = (onehot @ gallery.predicted_onehot.T) >= n_known[:, None] - 0.5
+            matched = (parts.onehot @ gallery.predicted_onehot.T) >= parts.n_known[:, None] - 0.5
             scores[CLASSIFIER_SOFT] = lambda: parts.soft
             scores[HARD_FILTER] = lambda: np.where(matched, composed, -np.inf)
         for m in methods:

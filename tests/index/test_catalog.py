@@ -325,6 +325,12 @@ BAD_REQUESTS: dict[str, tuple[Callable, str]] = {
         lambda ix, it: ix.similar(VectorQuery(np.where(np.arange(192) == 3, np.nan, 1.0))), "item.whole"),
     "photo with infinity": (
         lambda ix, it: ix.manipulate(VectorQuery(np.full(192, np.inf)), [Change("attr1", "a1v0")]), "item.whole"),
+    "photo style embedding of wrong dimension": (
+        lambda ix, it: ix.manipulate(VectorQuery(np.ones(192), outfit=np.ones(3)), [Change("attr1", "a1v0")]),
+        "item.outfit"),
+    "photo style embedding with NaN": (
+        lambda ix, it: ix.manipulate(VectorQuery(np.ones(192), outfit=np.full(it[0].outfit.shape, np.nan)),
+                                     [Change("attr1", "a1v0")]), "item.outfit"),
     "photo with unknown label": (
         lambda ix, it: ix.manipulate(VectorQuery(np.ones(192), {"attr1": "zz"}), [Change("attr1", "a1v0")]),
         "item.labels[attr1]"),
