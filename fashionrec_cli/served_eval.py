@@ -7,7 +7,9 @@ waits until every one is indexed, then asks over gRPC:
 
 - manipulation: Manipulate(sku, changes, k);
 - conditional similarity: SimilarBy(sku, one attribute with weight 1, k);
-- outfits: Complete(context skus, target category, k).
+- outfits: Complete(context skus, target category, k); FITB: ScoreOutfit(context skus +
+  candidate) for each of the 4 candidates (the "FITB pairs" figure: ScoreOutfit's symmetric
+  pair scores, beside the same figure computed offline).
 
 The replies (SKUs) go back to catalog rows and through the same metrics as the offline
 rows (fashionrec.model.benchmark). The served path differs from the offline one only in
@@ -96,6 +98,23 @@ class ServedClient:
         request = outfit_pb2.CompleteRequest(outfit_skus=[self._catalog.items[r].sku for r in context],
                                              target_category=category, k=self.k)
         return self._ask(self._outfits.Complete, request)
+
+    def score_outfit(self, rows: Sequence[int]) -> float:
+        import grpc
+
+        from fashionrec.v1 import outfit_pb2
+
+        request = outfit_pb2.ScoreOutfitRequest(skus=[self._catalog.items[r].sku for r in rows])
+        started = time.monotonic()
+        try:
+            return float(self._outfits.ScoreOutfit(request, timeout=TIMEOUT_S).score)
+        except grpc.RpcError as error:  # counted and reported: a failed call scores nothing
+            self._errors += 1
+            _log.warning("served ScoreOutfit failed: %s", error)
+            return float("nan")
+        finally:
+            self._calls += 1
+            self._seconds.append(time.monotonic() - started)
 
     def facts(self) -> dict[str, Any]:
         seconds = np.array(self._seconds) * 1000.0

@@ -14,8 +14,9 @@ fashionrec.data.queries and are the same for every method:
 - conditional similarity: per attribute the same number of references (never "n/a"),
   mAP@10 over the whole gallery;
 - outfits: FITB (4 candidates of the hidden item's category, the wrong ones breaking an
-  outfit rule) and Recall@10/50/100 of the hidden item among all gallery items of its
-  category;
+  outfit rule) scored as Complete scores (A^T mean_o e_o against e_c), "FITB pairs" scored
+  as ScoreOutfit does (the symmetric pair score: the figure the served row can reproduce),
+  and Recall@10/50/100 of the hidden item among all gallery items of its category;
 - per attribute: single-change hit@10/30, and the classifier's accuracy on the items the
   attribute applies to (known and not "n/a").
 
@@ -131,7 +132,8 @@ def run_benchmark(emb: Embeddings, catalog: Catalog, config: BenchmarkConfig,
     per_attribute: dict[str, Any] = {}
     timings = {"queries": round(sets.seconds, 1)}
     total = (len(sets.single) + len(sets.pair)) * (2 if served else 1) \
-        + len(sets.conditional) * (2 if served else 1) + len(sets.complementary) * (2 if served else 1)
+        + len(sets.conditional) * (2 if served else 1) + len(sets.complementary) * (2 if served else 1) \
+        + (len(sets.fitb) if served else 0)
     with progress_bar(total=total, desc="eval", unit="query", enabled=config.progress) as bar:
         for kind, queries in (("manipulation_single", sets.single), ("manipulation_pair", sets.pair)):
             t = time.monotonic()

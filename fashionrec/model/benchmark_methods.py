@@ -26,7 +26,7 @@ from fashionrec.vocab import UNKNOWN
 
 __all__ = ["ManipulationParts", "ServedQueries", "classifier_accuracy", "conditional_figures", "exclude_reference",
            "manipulation_figures", "manipulation_parts", "manipulation_rankings", "outfit_figures",
-           "per_attribute_hits"]
+           "pairwise_fitb_scores", "per_attribute_hits"]
 
 
 class ServedQueries(Protocol):
@@ -42,6 +42,10 @@ class ServedQueries(Protocol):
     def similar(self, reference: int, attribute: int) -> list[int]: ...
 
     def complete(self, context: Sequence[int], target_category: int) -> list[int]: ...
+
+    def score_outfit(self, rows: Sequence[int]) -> float:
+        """ScoreOutfit's mean pairwise score of the items (NaN when the call failed)."""
+        ...
 
 
 @dataclass
@@ -202,6 +206,17 @@ def conditional_figures(emb: Embeddings, catalog: Catalog, gallery: Gallery,
     return out
 
 
+def pairwise_fitb_scores(emb: Embeddings, fitb: list[q.FitbQuestion]) -> np.ndarray:
+    """(Q, C) FITB scores the way ScoreOutfit ranks "context + candidate": the symmetric pair
+    score (e_o^T A e_c + e_c^T A e_o) / 2 (fashionrec.index.compose.pair_score) summed over the
+    context. ScoreOutfit returns the mean over every pair of the outfit; the context's own pairs
+    are the same for each candidate, so both orders of the candidates agree. Complete, and the
+    "fitb" figure, use the directed form A^T mean_o e_o instead."""
+    form = 0.5 * (emb.outfit_bilinear + emb.outfit_bilinear.T)
+    return np.array([[emb.outfit[list(x.context)].sum(0) @ form @ emb.outfit[c] for c in x.candidates]
+                     for x in fitb])
+
+
 def outfit_figures(emb: Embeddings, catalog: Catalog, gallery_split: str, fitb: list[q.FitbQuestion],
                    complementary: list[q.ComplementaryQuery], rng: np.random.Generator,
                    served: ServedQueries | None = None, bar=None
@@ -214,6 +229,14 @@ def outfit_figures(emb: Embeddings, catalog: Catalog, gallery_split: str, fitb: 
         answers = np.array([x.answer for x in fitb])
         out[MODEL]["fitb"] = figure(ranking_metrics.fitb_correct(scores, answers))
         out[RANDOM]["fitb"] = figure(ranking_metrics.fitb_correct(rng.random(scores.shape), answers))
+        out[MODEL]["fitb_pairs"] = figure(ranking_metrics.fitb_correct(pairwise_fitb_scores(emb, fitb), answers))
+        if served is not None:
+            # NaN (a failed call) never wins: argmax of a row with NaN is the NaN, so it becomes -inf.
+            asked = np.array([[served.score_outfit((*x.context, c)) for c in x.candidates] for x in fitb])
+            if bar is not None:
+                bar.update(len(fitb))
+            out[SERVED]["fitb_pairs"] = figure(ranking_metrics.fitb_correct(np.nan_to_num(asked, nan=-np.inf),
+                                                                            answers))
     facts: dict[str, Any] = {}
     comp = complementary
     if comp:

@@ -36,6 +36,7 @@ COLUMNS = (
     ("2-attr style h@10", "manipulation_pair", "style hit@10"),
     ("cond mAP@10", f"conditional_map@{CONDITIONAL_K}", "mean"),
     ("FITB", "outfit", "fitb"),
+    ("FITB pairs", "outfit", "fitb_pairs"),
     ("R@10", "outfit", "recall@10"),
     ("R@50", "outfit", "recall@50"),
     ("R@100", "outfit", "recall@100"),

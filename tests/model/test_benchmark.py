@@ -13,6 +13,7 @@ from fashionrec.data import queries as q
 from fashionrec.data.catalog import Catalog
 from fashionrec.items import Item
 from fashionrec.model import benchmark as b
+from fashionrec.model.benchmark_methods import pairwise_fitb_scores
 from fashionrec.model.evaluation import Embeddings, l2_normalise
 from fashionrec.vocab import UNKNOWN, Vocabulary
 
@@ -134,7 +135,7 @@ def test_a_perfect_model_on_the_whole_catalog() -> None:
     assert methods[b.RANDOM]["manipulation_single"]["hit@10"]["mean"] < 0.5
     for m in (b.MODEL, b.W_ZERO, b.POSTERIOR_ONLY):
         assert methods[m]["conditional_map@10"]["mean"]["mean"] == pytest.approx(1.0)
-    assert set(methods[b.MODEL]["outfit"]) == {"fitb", "recall@10", "recall@50", "recall@100"}
+    assert set(methods[b.MODEL]["outfit"]) == {"fitb", "fitb_pairs", "recall@10", "recall@50", "recall@100"}
     assert methods[b.RANDOM]["outfit"]["recall@10"]["n"] == report["queries"]["complementary"]
     # The share of each changed attribute is equal (within what the catalog has).
     per = report["per_attribute"]["manipulation_single"][b.MODEL]
@@ -193,11 +194,15 @@ def test_the_same_queries_through_the_running_services(tiny_model_dir, tiny_cata
         facts = served.facts()
     n = report["queries"]
     assert facts["published"] == len(tiny_catalog) and facts["failed_calls"] == 0
-    assert facts["calls"] == n["manipulation_single"] + n["manipulation_pair"] + n["conditional"] + n["complementary"]
+    assert facts["calls"] == (n["manipulation_single"] + n["manipulation_pair"] + n["conditional"]
+                              + n["complementary"] + 4 * n["fitb"])  # ScoreOutfit per FITB candidate
     row = report["methods"][b.SERVED]
     assert list(report["methods"]).index(b.SERVED) == 1  # beside the model row
     assert set(row["manipulation_single"]) == {"hit@1", "hit@10", "hit@30", "ndcg@30"}  # k = 30: no hit@50
-    assert set(row["outfit"]) == {"recall@10"}  # Recall@50 and @100 need k ≥ 50
+    assert set(row["outfit"]) == {"recall@10", "fitb_pairs"}  # Recall@50 and @100 need k ≥ 50
+    # Same questions, same formula (ScoreOutfit's pair score) offline and served.
+    assert row["outfit"]["fitb_pairs"]["n"] == n["fitb"]
+    assert row["outfit"]["fitb_pairs"]["mean"] == report["methods"][b.MODEL]["outfit"]["fitb_pairs"]["mean"]
     for part in ("manipulation_single", "manipulation_pair"):
         assert 0.0 <= row[part]["hit@10"]["mean"] <= 1.0
     assert row["conditional_map@10"]["mean"]["n"] == n["conditional"]
@@ -265,3 +270,31 @@ def test_offline_model_scores_are_the_served_formulas() -> None:
     mine = (1 - w) * cos + w * (sq @ sq[reference])
     mine[reference] = -np.inf
     np.testing.assert_allclose(mine[np.isfinite(mine)], expected[np.isfinite(expected)], atol=1e-5)
+
+
+def test_pairwise_fitb_scores_rank_candidates_as_score_outfit_does() -> None:
+    """Each candidate's score is Σ over the context of compose.pair_score, so its order is the
+    order of ScoreOutfit's mean over every pair of context + candidate."""
+    from fashionrec.artifact import ModelArtifact, ModelSpec
+    from fashionrec.index import compose
+
+    catalog = generate_catalog(200, 3, 32)
+    rng = np.random.default_rng(4)
+    n, total = len(catalog.vocabulary.attributes), catalog.vocabulary.total_values
+    style = rng.normal(size=(len(catalog), 3)).astype(np.float32)
+    emb = Embeddings(attributes=np.zeros((len(catalog), n, 2), np.float32),
+                     whole=np.zeros((len(catalog), 2 * n), np.float32), outfit=style,
+                     prototypes=np.zeros((2 * n, total), np.float32),
+                     outfit_bilinear=rng.normal(size=(3, 3)).astype(np.float32),  # not symmetric
+                     log_probs=np.zeros((len(catalog), total), np.float32))
+    artifact = ModelArtifact(ModelSpec("v", catalog.vocabulary, 2, 3, 32), emb.prototypes, emb.outfit_bilinear)
+    fitb = q.fitb_questions(catalog, q.ALL, 0, max_questions=5)
+    assert fitb
+    scores = pairwise_fitb_scores(emb, fitb)
+    for x, row in zip(fitb, scores):
+        for c, score in zip(x.candidates, row):
+            items = [*x.context, c]
+            pairs = [compose.pair_score(artifact, style[a], style[z]) for i, a in enumerate(items) for z in items[i + 1:]]
+            context = [compose.pair_score(artifact, style[a], style[z])
+                       for i, a in enumerate(x.context) for z in x.context[i + 1:]]
+            assert np.mean(pairs) * len(pairs) - sum(context) == pytest.approx(score, rel=1e-4, abs=1e-4)
