@@ -17,7 +17,7 @@ from fashionrec.v1.catalog_pb2 import CatalogEvent, ItemDelete, ItemUpsert
 from fashionrec.v1.catalog_pb2 import ItemPatch as ItemPatchMessage
 
 __all__ = [
-    "item_to_proto", "item_from_upsert", "patch_from_event", "upsert_event", "patch_event", "delete_event",
+    "fill_item", "item_to_proto", "item_from_upsert", "patch_from_event", "upsert_event", "patch_event", "delete_event",
     "timestamp",
 ]
 
@@ -34,20 +34,30 @@ def timestamp(seconds: float) -> Timestamp:
 
 def item_to_proto(item: Item) -> common_pb2.Item:
     """The API's view of an indexed item."""
-    return common_pb2.Item(
-        sku=item.sku,
-        category=item.category,
-        title=item.title,
-        brand=item.brand,
-        price=item.price,
-        currency=item.currency,
-        in_stock=item.in_stock,
-        labels=dict(item.labels),
-        predicted_labels=dict(item.predicted_labels),
-        image_uri=item.image_uri,
-        model_version=item.model_version,
-        updated_at=timestamp(item.updated_at),
-    )
+    message = common_pb2.Item()
+    fill_item(message, item)
+    return message
+
+
+def fill_item(message: common_pb2.Item, item: Item) -> None:
+    """Sets the API's view of an item on a message in place.
+
+    In place because a nested message passed to a constructor is copied: building a
+    SearchResponse's ten hits in place took about half the time of constructing each hit
+    around an item_to_proto (bench/call_overhead.py's `response` step).
+    """
+    message.sku = item.sku
+    message.category = item.category
+    message.title = item.title
+    message.brand = item.brand
+    message.price = item.price
+    message.currency = item.currency
+    message.in_stock = item.in_stock
+    message.labels.update(item.labels)
+    message.predicted_labels.update(item.predicted_labels)
+    message.image_uri = item.image_uri
+    message.model_version = item.model_version
+    message.updated_at.FromNanoseconds(int(item.updated_at * 1e9))
 
 
 def item_from_upsert(event: CatalogEvent, predicted_labels: dict[str, str]) -> Item:

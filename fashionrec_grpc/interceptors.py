@@ -29,30 +29,42 @@ class ServiceInterceptor(grpc.ServerInterceptor):
     def __init__(self, metrics: RpcMetrics, auth_token: str = "") -> None:
         self._metrics = metrics
         self._expected_auth = f"Bearer {auth_token}" if auth_token else ""
+        # grpcio asks the interceptor for every call; the wrapped handler of a method (and its
+        # metric children) is built once. Handlers are registered before the server starts.
+        self._wrapped: dict[str, Any] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: grpc.HandlerCallDetails) -> Any:
-        handler = continuation(details)
-        if handler is None or handler.unary_unary is None or details.method.startswith(_PASS_THROUGH):
+        wrapped = self._wrapped.get(details.method)
+        if wrapped is None:
+            handler = continuation(details)
+            if handler is None:  # an unknown method: not cached, a client chooses the name
+                return None
+            wrapped = self._wrapped.setdefault(details.method, self._wrap(handler, details.method))
+        return wrapped
+
+    def _wrap(self, handler: Any, full_method: str) -> Any:
+        if handler.unary_unary is None or full_method.startswith(_PASS_THROUGH):
             return handler
-        service, _, method = details.method.lstrip("/").partition("/")
+        service, _, method = full_method.lstrip("/").partition("/")
         inner = handler.unary_unary
+        labels = {"grpc_type": "unary", "grpc_service": service, "grpc_method": method}
+        started, handling = self._metrics.started.labels(**labels), self._metrics.handling.labels(**labels)
 
         def handle(request: Any, context: grpc.ServicerContext) -> Any:
             # The server span is OpenTelemetry's gRPC instrumentation's: it runs before this
             # interceptor and continues the caller's trace; this one adds auth, errors and metrics.
-            metadata = dict(context.invocation_metadata())
-            labels = {"grpc_type": "unary", "grpc_service": service, "grpc_method": method}
-            self._metrics.started.labels(**labels).inc()
+            started.inc()
             start = time.perf_counter()
             try:
-                if self._expected_auth and not _same_token(metadata.get("authorization"), self._expected_auth):
+                if self._expected_auth and not _same_token(dict(context.invocation_metadata()).get("authorization"),
+                                                           self._expected_auth):
                     context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                   "missing or invalid bearer token: send 'authorization: Bearer <token>'")
-                return self._call(inner, request, context, details.method)
+                return self._call(inner, request, context, full_method)
             finally:
                 code = context.code() or grpc.StatusCode.OK  # type: ignore[attr-defined]
                 self._metrics.handled.labels(**labels, grpc_code=code.name).inc()
-                self._metrics.handling.labels(**labels).observe(time.perf_counter() - start)
+                handling.observe(time.perf_counter() - start)
 
         return grpc.unary_unary_rpc_method_handler(
             handle,

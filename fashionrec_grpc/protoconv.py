@@ -7,7 +7,7 @@ Torch-free: the query services use it.
 from __future__ import annotations
 
 from fashionrec.index import Filters, SearchResult
-from fashionrec.item_messages import item_to_proto
+from fashionrec.item_messages import fill_item
 from fashionrec.v1 import common_pb2
 
 
@@ -22,7 +22,8 @@ def filters_from_proto(message: common_pb2.Filters) -> Filters:
 
 
 def search_response(result: SearchResult) -> common_pb2.SearchResponse:
-    return common_pb2.SearchResponse(
-        hits=[common_pb2.SearchHit(sku=h.item.sku, score=h.score, item=item_to_proto(h.item)) for h in result.hits],
-        model_version=result.model_version,
-    )
+    response = common_pb2.SearchResponse(model_version=result.model_version)
+    add = response.hits.add
+    for hit in result.hits:  # in place: see fill_item
+        fill_item(add(sku=hit.item.sku, score=hit.score).item, hit.item)
+    return response

@@ -163,8 +163,10 @@ class CatalogIndex:
         for i, sku in enumerate(skus):
             schema.check_sku(sku, f"skus[{i}]")
         spec = self._store.artifact(version).spec
-        points = self._store.retrieve(version, [point_id(s) for s in skus],
-                                      with_vectors=(schema.WHOLE, schema.MANIPULATION, schema.OUTFIT))
+        # The manipulation vector is concat(L2n(r), ℓ, e), all three stored verbatim: one vector of
+        # 299 floats instead of whole + manipulation + outfit (555); the query item's read is on
+        # every SKU query's path.
+        points = self._store.retrieve(version, [point_id(s) for s in skus], with_vectors=(schema.MANIPULATION,))
         by_sku = {p.payload["sku"]: p for p in points}
         missing = [s for s in skus if s not in by_sku]
         if missing:
@@ -172,11 +174,9 @@ class CatalogIndex:
         out = []
         for sku in skus:
             p = by_sku[sku]
-            whole = np.asarray(p.vectors[schema.WHOLE], dtype=np.float32) * np.float32(p.payload["whole_norm"])
-            # ℓ is stored verbatim after L2n(r) in the manipulation vector.
-            log_probs = np.asarray(p.vectors[schema.MANIPULATION][spec.whole_dim:], dtype=np.float32)
-            out.append(IndexedItem(item_from_payload(p.payload), whole,
-                                   np.asarray(p.vectors[schema.OUTFIT], np.float32), log_probs))
+            whole_unit, log_probs, outfit = schema.split_manipulation_vector(spec, p.vectors[schema.MANIPULATION])
+            whole = whole_unit * np.float32(p.payload["whole_norm"])
+            out.append(IndexedItem(item_from_payload(p.payload), whole, outfit, log_probs))
         return out
 
     def count(self, filters: Filters = Filters(), version: str | None = None) -> int:

@@ -307,6 +307,21 @@ def attribute_slices(spec: ModelSpec) -> dict[str, slice]:
     return out
 
 
+def split_manipulation_vector(spec: ModelSpec, vector: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three parts of a stored manipulation vector, as float32 arrays.
+
+    Args:
+        spec: the model version's spec (whole_dim W, S values, outfit_dim D).
+        vector: the stored manipulation vector, (W + S + D,).
+
+    Returns:
+        (L2n(r) (W,), ℓ (S,), e (D,)): what point_vectors concatenated.
+    """
+    array = np.asarray(vector, dtype=np.float32)
+    w, s = spec.whole_dim, spec.vocabulary.total_values
+    return array[:w], array[w:w + s], array[w + s:]
+
+
 def point_vectors(spec: ModelSpec, whole: np.ndarray, outfit: np.ndarray,
                   log_probs: np.ndarray) -> dict[str, list[float]]:
     """The named vectors of one (validated) item."""

@@ -27,7 +27,7 @@ class _ScriptedOutfits(outfit_pb2_grpc.OutfitServiceServicer):
 
 
 @pytest.fixture
-def served():
+def served_channel():
     exporter = InMemorySpanExporter()
     telemetry = Telemetry.create("test", exporter)
     settings = config.load(config.OutfitSettings, {"FASHIONREC_GRPC_PORT": "0", "FASHIONREC_AUTH_TOKEN": "s3cret"})
@@ -35,9 +35,15 @@ def served():
                                       outfit_pb2_grpc.add_OutfitServiceServicer_to_server, _ScriptedOutfits())
     server = start_server([service], settings.server, interceptors=server_interceptors(telemetry, settings.server))
     channel = grpc.insecure_channel(server.address)
-    yield outfit_pb2_grpc.OutfitServiceStub(channel), telemetry.registry, exporter
+    yield channel, telemetry.registry, exporter
     channel.close()
     server.stop(0, 0)
+
+
+@pytest.fixture
+def served(served_channel):
+    channel, registry, exporter = served_channel
+    return outfit_pb2_grpc.OutfitServiceStub(channel), registry, exporter
 
 
 AUTH = (("authorization", "Bearer s3cret"),)
@@ -102,3 +108,44 @@ def test_opentelemetry_interceptor_only_when_spans_are_exported(monkeypatch) -> 
     assert [type(i) for i in quiet] == [Ours]
     traced = server_interceptors(Telemetry.create("traced", InMemorySpanExporter()), ServerSettings())
     assert len(traced) == 2 and isinstance(traced[-1], Ours)
+
+
+
+def test_repeated_calls_are_each_counted_and_an_unknown_method_is_unimplemented(served_channel) -> None:
+    # The wrapped handler is built once per method: every call must still be counted, timed and
+    # checked for the token; a method name a client made up is UNIMPLEMENTED and not remembered.
+    channel, registry, _ = served_channel
+    stub = outfit_pb2_grpc.OutfitServiceStub(channel)
+    assert _call(stub, "ok").score == 0.5
+    with pytest.raises(grpc.RpcError):
+        _call(stub, "bad")
+    assert _call(stub, "ok").score == 0.5
+    with pytest.raises(grpc.RpcError) as info:
+        _call(stub, "ok", metadata=())
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    labels = {"grpc_type": "unary", "grpc_service": "fashionrec.v1.OutfitService", "grpc_method": "ScoreOutfit"}
+    assert registry.get_sample_value("grpc_server_started_total", labels) == 4
+    assert registry.get_sample_value("grpc_server_handling_seconds_count", labels) == 4
+    assert registry.get_sample_value("grpc_server_handled_total", {**labels, "grpc_code": "OK"}) == 2
+    assert registry.get_sample_value("grpc_server_handled_total", {**labels, "grpc_code": "UNAUTHENTICATED"}) == 1
+    for n in range(3):
+        invented = channel.unary_unary(f"/fashionrec.v1.OutfitService/Invented{n}")
+        with pytest.raises(grpc.RpcError) as info:
+            invented(b"", metadata=AUTH, timeout=5)
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert registry.get_sample_value("grpc_server_started_total", {**labels, "grpc_method": "Invented0"}) is None
+
+
+def test_an_unknown_method_leaves_nothing_behind() -> None:
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry
+
+    from fashionrec.telemetry.metrics import RpcMetrics
+    from fashionrec_grpc.interceptors import ServiceInterceptor
+
+    interceptor = ServiceInterceptor(RpcMetrics(CollectorRegistry()))
+    for n in range(100):
+        details = SimpleNamespace(method=f"/x.Y/Invented{n}", invocation_metadata=())
+        assert interceptor.intercept_service(lambda d: None, details) is None
+    assert interceptor._wrapped == {}
