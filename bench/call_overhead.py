@@ -52,8 +52,9 @@ def _bare_request(store: Any, version: str, search: Any) -> tuple[Any, Any]:
     """The shard and the engine request EdgeStore.search would send (graph search, unfiltered)."""
     settings = store._settings
     request = edge.QueryRequest(
-        limit=search.limit, query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
-        filter=_filter(search.must, search.exclude_ids), with_payload=True,
+        limit=search.limit + len(search.exclude_ids),
+        query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
+        filter=_filter(search.must), with_payload=True,
         params=edge.SearchParams(hnsw_ef=settings.ef_for(search.using),
                                  acorn=edge.AcornSearchParams(enable=settings.acorn,
                                                               max_selectivity=settings.acorn_max_selectivity)))

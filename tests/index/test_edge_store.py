@@ -65,3 +65,33 @@ def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_pa
     assert plan(64, everything)  # 6.4 KB ≤ 64 KB: scan
     assert not plan(1, everything)  # over 1 KB: the graph
     assert not plan(64, ())  # unfiltered: always the graph
+
+
+def test_excluded_points_are_left_out_and_k_others_returned(tmp_path: Path) -> None:
+    # EdgeStore drops the excluded ids from k + len(excluded) results instead of filtering in the
+    # engine: the excluded points must never appear, even when they are the nearest, and k others
+    # (the exact nearest of the rest) must still come back, with and without a filter.
+    import numpy as np
+
+    from fashionrec.index.schema import OUTFIT, point_id
+
+    artifact = synthetic_artifact("v1")
+    items = synthetic_items(artifact, 200, seed=5)
+    store = EdgeStore(tmp_path / "exclude")
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    index.upsert(items)
+    try:
+        query = np.asarray(items[0].outfit, dtype=np.float32)
+        scores = np.array([float(np.dot(query, e.outfit)) for e in items])
+        order = [items[int(i)] for i in np.argsort(-scores)]
+        excluded = tuple(point_id(e.item.sku) for e in order[:3])  # the three nearest
+        category = order[5].item.category
+        for must in ((), (AnyOf("category", (category,)),)):
+            rest = [e for e in order[3:] if not must or e.item.category == category]
+            hits = store.search("v1", Search(OUTFIT, query, 7, must, excluded))
+            assert [h.payload["sku"] for h in hits] == [e.item.sku for e in rest[:7]]
+            assert not {h.id for h in hits} & set(excluded)
+    finally:
+        index.close()
