@@ -67,7 +67,7 @@ def load_encoder(settings: config.EncoderSettings, model_dir: Path | None = None
     from fashionrec.model.inference import Encoder  # torch: only this service loads it
 
     torch.set_num_threads(settings.torch_threads)
-    return Encoder.load(model_dir or settings.model_dir, settings.device)
+    return Encoder.load(model_dir or settings.model_dir, settings.device, cpu_bfloat16=settings.cpu_bfloat16)
 
 
 def start_index_maintainer(index: CatalogIndex, settings: config.QdrantSettings,

@@ -134,6 +134,9 @@ class EncoderSettings:
     # One intra-op thread per process: on a shared 2-core machine torch's default (all cores)
     # made single-image encodes ~40x slower (docs/model.md); scale out with processes instead.
     torch_threads: int = _setting(1, _positive, "CPU threads torch may use in the encoder")
+    # 2x on a CPU with native bfloat16, vectors within cosine 0.9995 of float32 (docs/performance.md);
+    # emulated, and slower, on one without.
+    cpu_bfloat16: bool = _setting(False, doc="encode under bfloat16 autocast on the CPU (CPUs with AVX512-BF16 or AMX)")
     max_images_per_call: int = _setting(64, _positive, "images one Encode call may carry")
     max_image_bytes: int = _setting(4 * 1024 * 1024, _positive, "largest encoded image accepted")
     # Decode cost is bounded before decoding: Pillow's own guard allows ~89 Mpx (a 11 KB PNG can be

@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "indexed and ask the same queries over gRPC (a 'served' row)")
     parser.add_argument("--served-k", type=int, default=100, help="results asked of the services per query")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--cpu-bfloat16", action="store_true",
+                        help="encode under bfloat16 autocast on the CPU, as an encoder with FASHIONREC_CPU_BFLOAT16 "
+                             "does (the served row then uses the services' own setting)")
     parser.add_argument("--disentanglement", action="append", default=[], metavar="NAME=DIR",
                         help="also the unsupervised-style table (NN mAP of the best chunk, linear probes, "
                              "leakage) for this run or artifact, beside every --model; NAME=random for a "
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         sets = sets or QuerySets.make(catalog, config)  # the same queries for every model
         images = resize_uint8(catalog.images, spec.image_size).to(encoder.device)
         encode_started = time.monotonic()
-        emb = model_embeddings(encoder.model, images, encoder.device)
+        emb = model_embeddings(encoder.model, images, encoder.device, cpu_bfloat16=args.cpu_bfloat16)
         encode_seconds = time.monotonic() - encode_started
         if args.through_services:
             from fashionrec_cli.served_eval import served_stack

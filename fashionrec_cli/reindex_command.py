@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     # What the user can get wrong fails here, in one line, before anything is opened.
     load_spec(args.model)
     require_reachable(settings.kafka.bootstrap_servers, "Kafka broker", "FASHIONREC_KAFKA_BOOTSTRAP_SERVERS")
-    encoder = Encoder.load(args.model, settings.device)
+    encoder = Encoder.load(args.model, settings.device, cpu_bfloat16=settings.cpu_bfloat16)
     index = open_index(settings.qdrant)
     try:
         with progress_bar(total=0, desc="replaying", unit="record") as bar:

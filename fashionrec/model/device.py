@@ -26,9 +26,18 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def autocast(device: torch.device) -> ContextManager:
+def autocast(device: torch.device, cpu_bfloat16: bool = False) -> ContextManager:
+    """bfloat16 autocast on CUDA; on the CPU only when asked (cpu_bfloat16).
+
+    On a CPU with native bfloat16 (AVX512-BF16 or AMX) the encoder ran 2x faster under it
+    (326 -> 661 images/s, shipped model, batch 64, 2 threads) with every attribute chunk and
+    style embedding within cosine 0.9995 of float32 (docs/performance.md). Without native
+    bfloat16 it is emulated and slower, so it is a setting, off by default.
+    """
     if device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    if cpu_bfloat16:
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

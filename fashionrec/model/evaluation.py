@@ -202,14 +202,16 @@ def evaluate(emb: Embeddings, catalog: Catalog, split: str = "test", seed: int =
 
 
 def model_embeddings(model: ADDE, images: torch.Tensor, device: torch.device,
-                     rows: np.ndarray | None = None) -> Embeddings:
+                     rows: np.ndarray | None = None, cpu_bfloat16: bool = False) -> Embeddings:
     """Embeddings of an in-memory ADDE for the given rows of uint8 (N, 3, s, s) images.
 
-    Rows not asked for stay zero (validation encodes only its split).
+    Rows not asked for stay zero (validation encodes only its split). cpu_bfloat16: encode
+    under bfloat16 autocast on the CPU too, as an encoder with EncoderSettings.cpu_bfloat16 does.
     """
     n_rows = len(images)
     rows = np.arange(n_rows) if rows is None else np.asarray(rows)
-    enc = encode_tensor(model, images[torch.as_tensor(rows, device=images.device)], device)
+    enc = encode_tensor(model, images[torch.as_tensor(rows, device=images.device)], device,
+                        cpu_bfloat16=cpu_bfloat16)
     attributes = np.zeros((n_rows, *enc.attributes.shape[1:]), np.float32)
     outfit = np.zeros((n_rows, enc.outfit.shape[1]), np.float32)
     log_probs = np.zeros((n_rows, enc.log_probs.shape[1]), np.float32)

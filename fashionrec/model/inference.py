@@ -40,20 +40,24 @@ LOG_PROB_FLOOR = -6.9  # log(0.001)
 
 
 @torch.no_grad()
-def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch_size: int = 256) -> EncodedBatch:
-    """Encodes uint8 (N, 3, s, s) images already at the model's input size."""
+def encode_tensor(model: ADDE, images: torch.Tensor, device: torch.device, batch_size: int = 256,
+                  cpu_bfloat16: bool = False) -> EncodedBatch:
+    """Encodes uint8 (N, 3, s, s) images already at the model's input size.
+
+    cpu_bfloat16: bfloat16 autocast on the CPU too (fashionrec.model.device.autocast).
+    """
     model.eval()
     parts: dict[str, list[torch.Tensor]] = {"chunks": [], "outfit": [], "labels": [], "conf": [], "logp": []}
     for start in range(0, len(images), batch_size):
         x = normalise(to_layout(images[start:start + batch_size], device))
-        with autocast(device):
+        with autocast(device, cpu_bfloat16):
             enc = model(x)
         chunks = enc.chunks.float()
         probs = [torch.softmax(lg.float(), dim=-1) for lg in enc.logits]
         conf, labels = torch.stack([p.max(dim=-1).values for p in probs], 1), \
             torch.stack([p.argmax(dim=-1) for p in probs], 1)
         parts["chunks"].append(chunks.cpu())
-        with autocast(device):
+        with autocast(device, cpu_bfloat16):
             outfit = model.outfit_vectors(x, enc.logits)
         parts["outfit"].append(outfit.float().cpu())
         parts["labels"].append(labels.cpu())
@@ -81,19 +85,21 @@ class Encoder:
     """A loaded model on one device. `encode` takes uint8 (N, H, W, 3) images of any size."""
 
     def __init__(self, model: ADDE, spec: ModelSpec, device: torch.device, batch_size: int = 256,
-                 decoder: PreviewDecoder | None = None) -> None:
+                 decoder: PreviewDecoder | None = None, cpu_bfloat16: bool = False) -> None:
         self.model = prepare_model(model.eval(), device)
         self.spec = spec
         self.device = device
         self.batch_size = batch_size
+        self.cpu_bfloat16 = cpu_bfloat16  # bfloat16 autocast on the CPU too (EncoderSettings.cpu_bfloat16)
         # The model directory's preview decoder (preview.safetensors), if it has one.
         self.decoder = None if decoder is None else decoder.to(device).eval()
 
     @classmethod
-    def load(cls, directory: str | Path, device: str = "cpu", batch_size: int = 256) -> "Encoder":
+    def load(cls, directory: str | Path, device: str = "cpu", batch_size: int = 256,
+             cpu_bfloat16: bool = False) -> "Encoder":
         resolved = resolve_device(device)
         model, spec = load_model(directory, "cpu")
-        return cls(model, spec, resolved, batch_size, load_preview_decoder(Path(directory)))
+        return cls(model, spec, resolved, batch_size, load_preview_decoder(Path(directory)), cpu_bfloat16)
 
     @torch.no_grad()
     def render(self, whole: np.ndarray) -> np.ndarray:
@@ -119,10 +125,11 @@ class Encoder:
             raise ValueError(f"expected uint8 images, got {images.dtype}")
         if len(images) == 0:
             size = self.spec.image_size
-            return encode_tensor(self.model, torch.zeros(0, 3, size, size, dtype=torch.uint8), self.device)
+            return encode_tensor(self.model, torch.zeros(0, 3, size, size, dtype=torch.uint8), self.device,
+                                 cpu_bfloat16=self.cpu_bfloat16)
         out: list[EncodedBatch] = []
         # Resize batch by batch so a large request never holds every image twice.
         for start in range(0, len(images), self.batch_size):
             chunk = resize_uint8(images[start:start + self.batch_size], self.spec.image_size)
-            out.append(encode_tensor(self.model, chunk, self.device, self.batch_size))
+            out.append(encode_tensor(self.model, chunk, self.device, self.batch_size, self.cpu_bfloat16))
         return EncodedBatch(*(np.concatenate([getattr(b, f) for b in out]) for f in EncodedBatch.__dataclass_fields__))

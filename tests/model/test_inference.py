@@ -58,3 +58,24 @@ def test_cuda_is_refused_where_there_is_none(tiny_model_dir):
         pytest.skip("a CUDA device is present")
     with pytest.raises(InvalidArgument, match="no CUDA"):
         Encoder.load(tiny_model_dir, "cuda")
+
+
+def test_bfloat16_on_the_cpu_stays_close_to_float32(tiny_catalog):
+    # EncoderSettings.cpu_bfloat16: the shipped model under CPU bfloat16 autocast must give the
+    # same labels and nearly the same vectors (measured: every chunk and style embedding within
+    # cosine 0.9995 on random images; the bound here leaves room for other CPUs' kernels).
+    from fashionrec.paths import default_model_dir
+
+    images = tiny_catalog.images[:32]
+    exact = Encoder.load(default_model_dir(), "cpu", batch_size=16)
+    fast = Encoder.load(default_model_dir(), "cpu", batch_size=16, cpu_bfloat16=True)
+    assert not exact.cpu_bfloat16
+    a, b = exact.encode(images), fast.encode(images)
+
+    def cosine(x, y):
+        return (x * y).sum(-1) / np.linalg.norm(x, axis=-1) / np.linalg.norm(y, axis=-1)
+
+    assert cosine(a.attributes, b.attributes).min() > 0.99
+    assert cosine(a.outfit, b.outfit).min() > 0.99
+    assert (a.labels == b.labels).mean() >= 0.95
+    assert a.attributes.dtype == b.attributes.dtype == np.float32
