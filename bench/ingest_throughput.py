@@ -42,6 +42,12 @@ def _sample(metric: MetricWrapperBase, suffix: str) -> float:
     return sum(s.value for family in metric.collect() for s in family.samples if s.name.endswith(suffix))
 
 
+def _stage_seconds(metrics: IngestMetrics) -> dict[str, float]:
+    """Seconds spent so far per ingest stage (decode, encode, upsert, commit)."""
+    return {s.labels["stage"]: s.value for family in metrics.stage_latency.collect() for s in family.samples
+            if s.name.endswith("_sum")}
+
+
 def _devices(metrics: IngestMetrics) -> str:
     return ",".join(sorted({s.labels["device"] for f in metrics.encoded_images.collect() for s in f.samples
                             if s.name.endswith("_total")})) or "?"
@@ -111,9 +117,11 @@ def main() -> None:
         producer = kafka.producer(stack.kafka)
         topic = stack.kafka.catalog_topic
         try:
+            stages0 = _stage_seconds(metrics)
             rate, seconds = burst_throughput(
                 metrics, lambda n: publish(producer, topic, [upsert_event(i, time.time()) for i in items[:n]]),
                 args.items, args.timeout)
+            stages = {k: v - stages0.get(k, 0.0) for k, v in _stage_seconds(metrics).items()}
             batch = _sample(metrics.batch_size, "_sum") / max(1.0, _sample(metrics.batch_size, "_count"))
             fresh = probe_freshness(stack.index, producer, topic, items[:args.probes])
         finally:
@@ -131,6 +139,8 @@ def main() -> None:
         "throughput": f"{rate:.0f} items/s ({seconds:.1f} s)",
         "freshness p50": f"{p50 * 1000:.0f} ms",
         "freshness p99": f"{p99 * 1000:.0f} ms ({len(fresh)} probes)",
+        # Of the burst's wall time: the stages run one after another per batch in the worker.
+        "burst time per stage": ", ".join(f"{k} {v / seconds:.0%}" for k, v in sorted(stages.items())),
     }))
 
 
