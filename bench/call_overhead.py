@@ -55,7 +55,7 @@ def _bare_request(store: Any, version: str, search: Any) -> tuple[Any, Any]:
         limit=search.limit + len(search.exclude_ids),
         query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
         filter=_filter(search.must), with_payload=True,
-        params=edge.SearchParams(hnsw_ef=settings.ef_for(search.using),
+        params=edge.SearchParams(hnsw_ef=settings.ef_for(search.using, filtered=bool(search.must)),
                                  acorn=edge.AcornSearchParams(enable=settings.acorn,
                                                               max_selectivity=settings.acorn_max_selectivity)))
     return store._shard(version), request

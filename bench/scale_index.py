@@ -74,11 +74,18 @@ def rss_kb() -> dict[str, int]:
     return out
 
 
+# The IndexSettings fields that shape the built graphs (the rest only steer searches).
+_BUILD_SETTINGS = ("m", "ef_construct", "payload_m", "full_scan_threshold_kb", "indexing_threshold_kb")
+
+
 def open_or_build(config: BenchConfig, artifact: ModelArtifact,
                   items: list[IndexedItem]) -> tuple[EdgeStore, CatalogIndex, dict[str, Any]]:
     """The index from the cache directory when a finished build of the same catalog is there, else built."""
-    # Keyed by what decides the index: the catalog (size, seed, model) and the engine's settings.
-    settings = hashlib.sha1(json.dumps(dataclasses.asdict(IndexSettings()), sort_keys=True).encode()).hexdigest()
+    # Keyed by what decides the index: the catalog (size, seed, model) and the settings the graphs
+    # are built with. Search-time settings (ef, the exact-scan threshold, ACORN) are left out: a
+    # change of them must not cost a rebuild (an hour at 1M items).
+    built_with = {name: getattr(IndexSettings(), name) for name in _BUILD_SETTINGS}
+    settings = hashlib.sha1(json.dumps(built_with, sort_keys=True).encode()).hexdigest()
     plain = "" if config.optimize else "-plain"
     directory = config.index_dir / f"{config.items}-seed{config.seed}-{artifact.spec.version}-{settings[:8]}{plain}"
     record = directory / "build.json"

@@ -254,7 +254,7 @@ class EdgeStore(VectorStore):
             params = edge.SearchParams(exact=True)
         else:
             params = edge.SearchParams(
-                hnsw_ef=s.ef_for(search.using),
+                hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
                 acorn=edge.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
             )
         # The excluded points (the query item, an outfit's items) are dropped here rather than

@@ -270,7 +270,7 @@ class ServerStore(VectorStore):
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         s = self._settings
         params = models.SearchParams(
-            hnsw_ef=s.ef_for(search.using),
+            hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
             acorn=models.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
         )
         with _engine_errors(f"searching {version!r}"):

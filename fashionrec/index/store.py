@@ -32,16 +32,24 @@ class IndexSettings:
     full_scan_threshold_kb: int = 10_000
     # A filtered search scans the points that pass exactly when their vectors (of the vector
     # searched) come to at most this many KB; 0: always the graph (EdgeStore._scan_exactly).
-    exact_scan_kb: int = 32_768
+    # 64 MB since the 1M bench: one-attribute similarity with the price filter (46.6 MB) reached
+    # recall@10 0.57-0.70 through ACORN at ef 256-1024 and 1.000 scanned (28 ms); manipulation with
+    # category AND in_stock (60 MB) 0.88-0.97 at ef 128-512, 1.000 scanned (docs/performance.md).
+    exact_scan_kb: int = 65_536
     # A segment gets graphs once its vectors pass this many KB (None: the engine's default); below
     # it an exact scan is as fast, and the segment stays plain.
     indexing_threshold_kb: int | None = None
     # Search beam per named vector, from the 100k bench: 128 kept whole and outfit at recall 1.000
     # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that
     # vector searches wider. ef costs latency linearly (20k points: 0.7 ms at 128, 2.2 ms at 512).
+    # At 1M the weighted query needs 1024 (recall@10 0.913 at 512, 0.980 at 1024: 3.7 -> 5.2 ms).
     hnsw_ef: int = 128
     hnsw_ef_attribute: int = 256
-    hnsw_ef_chunks: int = 512
+    hnsw_ef_chunks: int = 1024
+    # A filtered search that goes through the graph (ACORN) searches at least this wide: at 1M,
+    # manipulation with a category filter reached 0.953 at ef 128, 0.970 at 256, 0.990 at 512
+    # (2.1 -> 5.9 ms); unfiltered, 128 already gave 1.000.
+    hnsw_ef_filtered: int = 512
     acorn: bool = True
     # ACORN is used when fewer than this fraction of points pass the filter (engine default 0.4).
     acorn_max_selectivity: float | None = None
@@ -51,13 +59,15 @@ class IndexSettings:
     replication_factor: int | None = None
     write_consistency_factor: int | None = None
 
-    def ef_for(self, using: str) -> int:
-        """The HNSW search beam for a search on the named vector `using`."""
+    def ef_for(self, using: str, filtered: bool = False) -> int:
+        """The HNSW search beam for a search on the named vector `using` (filtered: with a filter)."""
         if using == CHUNKS:
-            return self.hnsw_ef_chunks
-        if using.startswith(ATTRIBUTE_PREFIX):
-            return self.hnsw_ef_attribute
-        return self.hnsw_ef
+            ef = self.hnsw_ef_chunks
+        elif using.startswith(ATTRIBUTE_PREFIX):
+            ef = self.hnsw_ef_attribute
+        else:
+            ef = self.hnsw_ef
+        return max(ef, self.hnsw_ef_filtered) if filtered else ef
 
 
 @dataclass(frozen=True)

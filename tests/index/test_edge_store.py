@@ -95,3 +95,11 @@ def test_excluded_points_are_left_out_and_k_others_returned(tmp_path: Path) -> N
             assert not {h.id for h in hits} & set(excluded)
     finally:
         index.close()
+
+
+def test_search_beam_per_vector_and_wider_for_filtered_graph_searches() -> None:
+    settings = IndexSettings(hnsw_ef=128, hnsw_ef_attribute=256, hnsw_ef_chunks=1024, hnsw_ef_filtered=512)
+    assert [settings.ef_for(v) for v in ("whole", "manipulation", "outfit", "attr_color", "chunks")] == \
+        [128, 128, 128, 256, 1024]
+    # ACORN through a filter needs the wider beam (1M bench); a wider one is never narrowed.
+    assert [settings.ef_for(v, filtered=True) for v in ("manipulation", "attr_color", "chunks")] == [512, 512, 1024]
