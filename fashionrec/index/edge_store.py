@@ -258,7 +258,7 @@ class EdgeStore(VectorStore):
                 acorn=edge.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
             )
         # The excluded points (the query item, an outfit's items) are dropped here rather than
-        # sent as a must_not HasId condition: with one, the engine took 1.6-4.5 ms longer per
+        # sent as a must_not HasId condition: with one, the engine took 0.5-4.5 ms longer per
         # query at 100k points (outfit + category filter 3.5 -> 1.9 ms, unfiltered manipulation
         # 1.4 -> 0.9 ms; docs/performance.md). Asking for k + len(excluded) keeps the answer the
         # same: at most that many of the top k + len(excluded) are excluded.
