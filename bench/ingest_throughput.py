@@ -2,6 +2,7 @@
 
     python -m bench.ingest_throughput                      # 2000 upserts, 100 freshness probes
     python -m bench.ingest_throughput --items 500 --probes 50 --model /tmp/tinymodel
+    python -m bench.ingest_throughput --items 6000 --probes 30 --load-fraction 0.5   # freshness at half load
 
 Two phases on one running stack (`fashionrec dev`'s, via embedded_stack):
 
@@ -10,7 +11,8 @@ Two phases on one running stack (`fashionrec dev`'s, via embedded_stack):
 2. freshness: single upserts published one at a time on the idle stream, each
    stamped with updated_at = publish time; freshness is publish time to the
    moment the index returns that updated_at (searchable), polled in-process.
-   (In the burst, freshness is just queueing behind the backlog.)
+   (In the burst, freshness is just queueing behind the backlog.) With --load-fraction f, a
+   background producer streams other upserts at f x the burst's throughput meanwhile.
 
 Wall-clock figures of this machine; other processes share the CPU.
 """
@@ -95,6 +97,19 @@ def probe_freshness(index: CatalogIndex, producer, topic: str, items: list[Catal
     return out
 
 
+def paced_stream(producer, topic: str, items: list[CatalogItem], rate: float, stop: threading.Event) -> int:
+    """Publishes upserts of items, round robin, at `rate` per second until stop is set; returns how many."""
+    sent, started = 0, time.monotonic()
+    while not stop.is_set():
+        due = int((time.monotonic() - started) * rate) - sent
+        if due > 0:
+            batch = [items[(sent + i) % len(items)] for i in range(due)]
+            publish(producer, topic, [upsert_event(item, time.time()) for item in batch])
+            sent += due
+        stop.wait(0.01)
+    return sent
+
+
 def table(rows: dict[str, str]) -> str:
     return "\n".join(["| " + " | ".join(rows) + " |", "|" + " --- |" * len(rows),
                       "| " + " | ".join(rows.values()) + " |"])
@@ -106,6 +121,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2000, help="upserts in the throughput burst")
     parser.add_argument("--probes", type=int, default=100, help="single upserts timed for freshness")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds the burst may take")
+    parser.add_argument("--load-fraction", type=float, default=0.0,
+                        help="while probing freshness, also stream upserts at this fraction of the burst's "
+                             "throughput (0.5: freshness at half load; 0: on the idle stream)")
     parser.set_defaults(data_dir=Path(".fashionrec/bench"), fresh=True, grpc_port=0, metrics_port=0)
     args = parser.parse_args()
 
@@ -123,7 +141,18 @@ def main() -> None:
                 args.items, args.timeout)
             stages = {k: v - stages0.get(k, 0.0) for k, v in _stage_seconds(metrics).items()}
             batch = _sample(metrics.batch_size, "_sum") / max(1.0, _sample(metrics.batch_size, "_count"))
-            fresh = probe_freshness(stack.index, producer, topic, items[:args.probes])
+            stop, streamer = threading.Event(), kafka.producer(stack.kafka)
+            background = threading.Thread(target=paced_stream, daemon=True, args=(
+                streamer, topic, items[args.probes:] or items, rate * args.load_fraction, stop))
+            if args.load_fraction > 0:
+                background.start()
+            try:
+                fresh = probe_freshness(stack.index, producer, topic, items[:args.probes])
+            finally:
+                stop.set()
+                if background.is_alive():
+                    background.join()
+                streamer.close()
         finally:
             producer.close()
         device = _devices(metrics)
@@ -138,7 +167,8 @@ def main() -> None:
         "N": str(args.items),
         "throughput": f"{rate:.0f} items/s ({seconds:.1f} s)",
         "freshness p50": f"{p50 * 1000:.0f} ms",
-        "freshness p99": f"{p99 * 1000:.0f} ms ({len(fresh)} probes)",
+        "freshness p99": f"{p99 * 1000:.0f} ms ({len(fresh)} probes"
+                         + (f", under {rate * args.load_fraction:.0f} items/s" if args.load_fraction > 0 else "") + ")",
         # Of the burst's wall time: the stages run one after another per batch in the worker.
         "burst time per stage": ", ".join(f"{k} {v / seconds:.0%}" for k, v in sorted(stages.items())),
     }))
