@@ -278,20 +278,23 @@ class EdgeStore(VectorStore):
         return list(itertools.islice(kept, search.limit))
 
     def _scan_exactly(self, shard: edge.EdgeShard, search: Search) -> bool:
-        """The plan of a filtered search: an exact scan of the points that pass the filter when
-        their vectors are few enough (IndexSettings.exact_scan_kb), else the graph with ACORN.
+        """The plan of a search: an exact scan of the points that pass the filter when their
+        vectors are few enough (IndexSettings.exact_scan_kb), else the graph with ACORN; without a
+        filter, an exact scan when the whole collection's vectors are few enough
+        (exact_scan_unfiltered_kb: the small attribute vectors of a catalog up to ~120k items).
 
         The number passing comes from the payload indexes' estimate (0.05 ms at 100k points).
         Measured at 100k (bench/scale.py's queries, load 8 on 2 cores, p50 in-process): with the
         price 50-100 filter (~26.5k points) the exact scan took 32 vs 44 ms for weighted
         similar_by, 24 vs 33 ms for one attribute, 17 vs 17 ms for manipulate, at recall 1.000
         both ways; turning ACORN off instead was faster but lost recall (0.87-0.92). Unfiltered,
-        the graph wins (1.5 vs 10 ms), so an unfiltered search never scans.
+        the graph wins for the large vectors (manipulation: 1.0 vs 7.1 ms at 100k).
         """
-        if not search.must or self._settings.exact_scan_kb <= 0:
+        limit_kb = self._settings.exact_scan_kb if search.must else self._settings.exact_scan_unfiltered_kb
+        if limit_kb <= 0:
             return False
         passing = shard.count(edge.CountRequest(exact=False, filter=_filter(search.must)))
-        return passing * len(search.vector) * 4 <= self._settings.exact_scan_kb * 1024
+        return passing * len(search.vector) * 4 <= limit_kb * 1024
 
     def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         return self._shard(version).count(edge.CountRequest(exact=exact, filter=_filter(must)))

@@ -48,8 +48,9 @@ def test_an_unfinished_version_is_not_listed_and_can_be_created_again(
 
 
 def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_path: Path) -> None:
-    def plan(exact_scan_kb: int, must: tuple) -> bool:
-        store = EdgeStore(tmp_path / f"plan-{exact_scan_kb}", IndexSettings(exact_scan_kb=exact_scan_kb))
+    def plan(exact_scan_kb: int, must: tuple, unfiltered_kb: int = 0) -> bool:
+        store = EdgeStore(tmp_path / f"plan-{exact_scan_kb}-{unfiltered_kb}-{len(must)}",
+                          IndexSettings(exact_scan_kb=exact_scan_kb, exact_scan_unfiltered_kb=unfiltered_kb))
         index = CatalogIndex(store)
         artifact = synthetic_artifact("v1")
         index.create_version(artifact)
@@ -64,7 +65,9 @@ def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_pa
     everything = (AnyOf("category", tuple(synthetic_artifact("v1").spec.categories)),)
     assert plan(64, everything)  # 6.4 KB ≤ 64 KB: scan
     assert not plan(1, everything)  # over 1 KB: the graph
-    assert not plan(64, ())  # unfiltered: always the graph
+    assert not plan(64, ())  # unfiltered: the graph unless the whole collection is small enough
+    assert plan(1, (), unfiltered_kb=64)
+    assert not plan(64, (), unfiltered_kb=1)
 
 
 def test_excluded_points_are_left_out_and_k_others_returned(tmp_path: Path) -> None:
