@@ -10,7 +10,7 @@ For unfiltered queries of each kind (bench/index_recall.py's QUERY_TYPES), inter
     in_process    the CatalogIndex call (validation, the query item's read, composition, search,
                   payload parsing)
     engine        EdgeStore.search with the composed Search (request and payload conversion)
-    engine_bare   EdgeShard.query with a prebuilt QueryRequest: the engine and nothing else
+    engine_bare   EdgeShard.query with the request EdgeStore.search builds, prebuilt: the engine alone
     read_item     CatalogIndex.get_items of the query item (the reference's vectors and payload)
     response      fashionrec_grpc.protoconv.search_response of the in-process result
     serialize     SearchResponse.SerializeToString
@@ -34,7 +34,6 @@ from typing import Any
 
 import grpc
 import numpy as np
-import qdrant_edge as edge
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.index_recall import QUERY_TYPES
@@ -42,23 +41,9 @@ from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalo
 from bench.scale_measure import _timed
 from bench.scale_queries import Stubs, _RecordingStore, _ask, draw_queries, start_grpc
 from fashionrec.index import CatalogIndex
-from fashionrec.index.edge_store import _as_floats, _filter
 from fashionrec_grpc.protoconv import search_response
 
 STEPS = ("grpc", "grpc_floor", "in_process", "engine", "engine_bare", "read_item", "response", "serialize")
-
-
-def _bare_request(store: Any, version: str, search: Any) -> tuple[Any, Any]:
-    """The shard and the engine request EdgeStore.search would send (graph search, unfiltered)."""
-    settings = store._settings
-    request = edge.QueryRequest(
-        limit=search.limit + len(search.exclude_ids),
-        query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
-        filter=_filter(search.must), with_payload=True,
-        params=edge.SearchParams(hnsw_ef=settings.ef_for(search.using, filtered=bool(search.must)),
-                                 acorn=edge.AcornSearchParams(enable=settings.acorn,
-                                                              max_selectivity=settings.acorn_max_selectivity)))
-    return store._shard(version), request
 
 
 def main() -> None:
@@ -87,7 +72,8 @@ def main() -> None:
                 for n, q in enumerate(queries):
                     result = _ask(recorder, q)
                     version, search = recorder._store.last  # type: ignore[attr-defined]
-                    shard, request = _bare_request(store, version, search)
+                    shard = store._shard(version)
+                    request = store.query_request(shard, search)  # what EdgeStore.search sends
                     response = search_response(result)
                     steps: dict[str, Callable[[], Any]] = {
                         "grpc": lambda: stubs(q),

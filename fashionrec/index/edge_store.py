@@ -248,8 +248,23 @@ class EdgeStore(VectorStore):
         return [StoredPoint(str(r.id), dict(r.payload or {}), dict(r.vector or {})) for r in records]
 
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
-        s = self._settings
         shard = self._shard(version)
+        excluded = set(search.exclude_ids)
+        hits = shard.query(self.query_request(shard, search))
+        kept = (ScoredPoint(point_id, h.score, h.payload or {}) for h in hits
+                if (point_id := str(h.id)) not in excluded)
+        return list(itertools.islice(kept, search.limit))
+
+    def query_request(self, shard: edge.EdgeShard, search: Search) -> edge.QueryRequest:
+        """The engine request `search` sends for a Search: the plan (_scan_exactly), the beam, the filter.
+
+        The excluded points (the query item, an outfit's items) are not in it: `search` drops them
+        from k + len(excluded) results. As a must_not HasId condition they took the engine 0.5-4.5 ms
+        longer per query at 100k points (outfit + category filter 3.5 -> 1.9 ms, unfiltered
+        manipulation 1.4 -> 0.9 ms; docs/performance.md), and the answer is the same: at most
+        len(excluded) of the top k + len(excluded) are excluded.
+        """
+        s = self._settings
         if self._scan_exactly(shard, search):
             params = edge.SearchParams(exact=True)
         else:
@@ -257,25 +272,14 @@ class EdgeStore(VectorStore):
                 hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
                 acorn=edge.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
             )
-        # The excluded points (the query item, an outfit's items) are dropped here rather than
-        # sent as a must_not HasId condition: with one, the engine took 0.5-4.5 ms longer per
-        # query at 100k points (outfit + category filter 3.5 -> 1.9 ms, unfiltered manipulation
-        # 1.4 -> 0.9 ms; docs/performance.md). Asking for k + len(excluded) keeps the answer the
-        # same: at most that many of the top k + len(excluded) are excluded.
-        excluded = set(search.exclude_ids)
-        hits = shard.query(
-            edge.QueryRequest(
-                limit=search.limit + len(excluded),
-                # ndarray.tolist() converts in C; a comprehension of float(x) cost ~70 µs a query.
-                query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
-                filter=_filter(search.must),
-                with_payload=True,
-                params=params,
-            )
+        return edge.QueryRequest(
+            limit=search.limit + len(set(search.exclude_ids)),
+            # ndarray.tolist() converts in C; a comprehension of float(x) cost ~70 µs a query.
+            query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
+            filter=_filter(search.must),
+            with_payload=True,
+            params=params,
         )
-        kept = (ScoredPoint(point_id, h.score, h.payload or {}) for h in hits
-                if (point_id := str(h.id)) not in excluded)
-        return list(itertools.islice(kept, search.limit))
 
     def _scan_exactly(self, shard: edge.EdgeShard, search: Search) -> bool:
         """The plan of a search: an exact scan of the points that pass the filter when their
