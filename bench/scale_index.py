@@ -75,7 +75,8 @@ def rss_kb() -> dict[str, int]:
 
 
 # The IndexSettings fields that shape the built graphs (the rest only steer searches).
-_BUILD_SETTINGS = ("m", "ef_construct", "payload_m", "full_scan_threshold_kb", "indexing_threshold_kb")
+_BUILD_SETTINGS = ("m", "ef_construct", "payload_m", "full_scan_threshold_kb", "indexing_threshold_kb",
+                   "graph_small_vectors", "quantize_large_vectors")
 
 
 def open_or_build(config: BenchConfig, artifact: ModelArtifact,

@@ -30,13 +30,22 @@ def open_edge_shard(
     wal_enabled: bool = True,
     hnsw_config: edge.HnswIndexConfig | None = None,
     optimizers: edge.EdgeOptimizersConfig | None = None,
+    vector_hnsw: Mapping[str, edge.HnswIndexConfig] | None = None,
+    vector_quantization: Mapping[str, edge.ScalarQuantizationConfig] | None = None,
 ) -> edge.EdgeShard:
-    """Loads the shard at path, or creates it with one named vector per (name, dimension)."""
+    """Loads the shard at path, or creates it with one named vector per (name, dimension).
+
+    Args:
+        vector_hnsw: per named vector, an HNSW config that overrides `hnsw_config` (m=0: no graph).
+        vector_quantization: per named vector, the quantized copy to build beside the vectors.
+    """
     if distance not in _DISTANCES:
         raise ValueError(f"distance must be one of {sorted(_DISTANCES)}, not {distance!r}")
+    vector_hnsw, vector_quantization = vector_hnsw or {}, vector_quantization or {}
     config = edge.EdgeConfig(
         vectors={
-            name: edge.EdgeVectorParams(size=dim, distance=_DISTANCES[distance])
+            name: edge.EdgeVectorParams(size=dim, distance=_DISTANCES[distance], hnsw_config=vector_hnsw.get(name),
+                                        quantization_config=vector_quantization.get(name))
             for name, dim in vectors.items()
         },
         hnsw_config=hnsw_config,

@@ -82,9 +82,17 @@ def open_version_shard(path: Path, spec: ModelSpec, settings: IndexSettings, wal
     """Opens (or creates) the shard of a model version with the index's HNSW settings."""
     hnsw = edge.HnswIndexConfig(m=settings.m, ef_construct=settings.ef_construct,
                                 full_scan_threshold=settings.full_scan_threshold_kb, payload_m=settings.payload_m)
+    no_graph = edge.HnswIndexConfig(m=0, ef_construct=settings.ef_construct,
+                                    full_scan_threshold=settings.full_scan_threshold_kb, payload_m=0)
+    # quantile 0.99: the int8 range ignores the outlying 1 % of values (the floored log-posteriors
+    # of `manipulation` reach far below the rest); the rescoring with float32 corrects the order.
+    int8 = edge.ScalarQuantizationConfig(type=edge.ScalarType.Int8, quantile=0.99, always_ram=True)
+    dims = schema.vector_dims(spec)
     optimizers = edge.EdgeOptimizersConfig(indexing_threshold=settings.indexing_threshold_kb)
     # Every vector is normalised by schema.point_vectors, so Dot ranks as cosine where that is meant.
-    return open_edge_shard(path, schema.vector_dims(spec), "dot", wal_enabled, hnsw, optimizers)
+    return open_edge_shard(path, dims, "dot", wal_enabled, hnsw, optimizers,
+                           vector_hnsw={name: no_graph for name in dims if not settings.has_graph(name)},
+                           vector_quantization={name: int8 for name in dims if settings.is_quantized(name)})
 
 
 def _filter(must: Sequence[Condition]) -> edge.Filter | None:
@@ -271,6 +279,8 @@ class EdgeStore(VectorStore):
             params = edge.SearchParams(
                 hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
                 acorn=edge.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
+                quantization=edge.QuantizationSearchParams(rescore=True, oversampling=s.quantization_oversampling)
+                if s.is_quantized(search.using) else None,
             )
         return edge.QueryRequest(
             limit=search.limit + len(set(search.exclude_ids)),
@@ -282,7 +292,8 @@ class EdgeStore(VectorStore):
         )
 
     def _scan_exactly(self, shard: edge.EdgeShard, search: Search) -> bool:
-        """The plan of a search: an exact scan of the points that pass the filter when their
+        """The plan of a search: an exact scan when the vector has no graph
+        (IndexSettings.has_graph); else an exact scan of the points that pass the filter when their
         vectors are few enough (IndexSettings.exact_scan_kb), else the graph with ACORN; without a
         filter, an exact scan when the whole collection's vectors are few enough
         (exact_scan_unfiltered_kb: the small attribute vectors of a catalog up to ~120k items).
@@ -294,6 +305,8 @@ class EdgeStore(VectorStore):
         both ways; turning ACORN off instead was faster but lost recall (0.87-0.92). Unfiltered,
         the graph wins for the large vectors (manipulation: 1.0 vs 7.1 ms at 100k).
         """
+        if not self._settings.has_graph(search.using):
+            return True
         limit_kb = self._settings.exact_scan_kb if search.must else self._settings.exact_scan_unfiltered_kb
         if limit_kb <= 0:
             return False

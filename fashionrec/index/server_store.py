@@ -35,6 +35,10 @@ from fashionrec.index import schema
 from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search
 from fashionrec.index.store import IndexSettings, IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
+# The int8 copy of the large vectors (IndexSettings.quantize_large_vectors; the same as the
+# embedded store's, fashionrec.index.edge_store.open_version_shard).
+_INT8 = models.ScalarQuantization(
+    scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True))
 _INDEX_TYPES = {
     schema.KEYWORD: models.PayloadSchemaType.KEYWORD,
     schema.FLOAT: models.PayloadSchemaType.FLOAT,
@@ -150,7 +154,11 @@ class ServerStore(VectorStore):
                 self._client.create_collection(
                     name,
                     vectors_config={
-                        vec: models.VectorParams(size=dim, distance=models.Distance.DOT)
+                        vec: models.VectorParams(
+                            size=dim, distance=models.Distance.DOT,
+                            hnsw_config=None if s.has_graph(vec) else models.HnswConfigDiff(m=0),
+                            quantization_config=_INT8 if s.is_quantized(vec) else None,
+                        )
                         for vec, dim in schema.vector_dims(spec).items()
                     },
                     hnsw_config=models.HnswConfigDiff(
@@ -272,6 +280,8 @@ class ServerStore(VectorStore):
         params = models.SearchParams(
             hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
             acorn=models.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
+            quantization=models.QuantizationSearchParams(rescore=True, oversampling=s.quantization_oversampling)
+            if s.is_quantized(search.using) else None,
         )
         with _engine_errors(f"searching {version!r}"):
             hits = self._client.query_points(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fashionrec.artifact import ModelArtifact
-from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, IndexSettings
+from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, IndexSettings, schema
 from fashionrec.index.filters import AnyOf, Search
 from fashionrec.index.schema import collection_name
 from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
@@ -48,26 +48,34 @@ def test_an_unfinished_version_is_not_listed_and_can_be_created_again(
 
 
 def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_path: Path) -> None:
-    def plan(exact_scan_kb: int, must: tuple, unfiltered_kb: int = 0) -> bool:
-        store = EdgeStore(tmp_path / f"plan-{exact_scan_kb}-{unfiltered_kb}-{len(must)}",
-                          IndexSettings(exact_scan_kb=exact_scan_kb, exact_scan_unfiltered_kb=unfiltered_kb))
+    def plan(exact_scan_kb: int, must: tuple, unfiltered_kb: int = 0, using: str = "whole",
+             graph_small_vectors: bool = False) -> bool:
+        store = EdgeStore(tmp_path / f"plan-{exact_scan_kb}-{unfiltered_kb}-{len(must)}-{using}-{graph_small_vectors}",
+                          IndexSettings(exact_scan_kb=exact_scan_kb, exact_scan_unfiltered_kb=unfiltered_kb,
+                                        graph_small_vectors=graph_small_vectors))
         index = CatalogIndex(store)
         artifact = synthetic_artifact("v1")
         index.create_version(artifact)
         index.set_live("v1")
         index.upsert(synthetic_items(artifact, 200, seed=3))
         try:
-            # Every point passes: 200 points × 8 floats × 4 bytes = 6.4 KB of vectors.
-            return store._scan_exactly(store._shard("v1"), Search("outfit", [0.0] * 8, 5, must))
+            dim = schema.vector_dims(artifact.spec)[using]
+            return store._scan_exactly(store._shard("v1"), Search(using, [0.0] * dim, 5, must))
         finally:
             index.close()
 
     everything = (AnyOf("category", tuple(synthetic_artifact("v1").spec.categories)),)
-    assert plan(64, everything)  # 6.4 KB ≤ 64 KB: scan
-    assert not plan(1, everything)  # over 1 KB: the graph
-    assert not plan(64, ())  # unfiltered: the graph unless the whole collection is small enough
-    assert plan(1, (), unfiltered_kb=64)
-    assert not plan(64, (), unfiltered_kb=1)
+    # Every point passes: 200 points × 192 floats × 4 bytes = 150 KB of `whole` vectors (the
+    # engine's count is an estimate, hence the wide margins).
+    assert plan(1000, everything)  # ≤ 1000 KB: scan
+    assert not plan(10, everything)  # over 10 KB: the graph
+    assert not plan(1000, ())  # unfiltered: the graph unless the whole collection is small enough
+    assert plan(1, (), unfiltered_kb=1000)
+    assert not plan(1000, (), unfiltered_kb=10)
+    # The small vectors have no graph by default: always scanned, whatever the thresholds say.
+    for using in ("outfit", "attr_category"):
+        assert plan(0, everything, using=using) and plan(0, (), using=using)
+    assert not plan(1, everything, using="outfit", graph_small_vectors=True)
 
 
 def test_excluded_points_are_left_out_and_k_others_returned(tmp_path: Path) -> None:
