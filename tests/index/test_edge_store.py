@@ -114,3 +114,33 @@ def test_search_beam_per_vector_and_wider_for_filtered_graph_searches() -> None:
         [128, 128, 128, 256, 1024]
     # ACORN through a filter needs the wider beam (1M bench); a wider one is never narrowed.
     assert [settings.ef_for(v, filtered=True) for v in ("manipulation", "attr_color", "chunks")] == [512, 512, 1024]
+
+
+def test_the_graphs_on_int8_copies_rank_as_exact_search_after_optimize(tmp_path: Path) -> None:
+    # Graphs built (thresholds of 1 KB) and every search sent to them (no exact-scan plan): the
+    # large vectors' graphs are built and searched on their int8 copies, and the rescoring with
+    # float32 must give back the exact top k and its exact scores; the small vectors have no graph
+    # and count as indexed, so the maintainer does not build forever.
+    from tests.index.test_catalog import FILTER_SHAPES, QUERIES, _assert_matches_exact
+
+    from fashionrec.index.exact import ExactCatalog
+
+    settings = IndexSettings(indexing_threshold_kb=1, full_scan_threshold_kb=1, exact_scan_kb=0,
+                             exact_scan_unfiltered_kb=0)
+    assert settings.is_quantized("manipulation") and not settings.has_graph("outfit")
+    artifact = synthetic_artifact("v1")
+    items = synthetic_items(artifact, 1500, seed=11)
+    index = CatalogIndex(EdgeStore(tmp_path / "graphs", settings))
+    try:
+        index.create_version(artifact)
+        index.set_live("v1")
+        index.upsert(items)
+        index.optimize()
+        status = index.index_status()
+        assert status.indexed_vectors > 0 and status.unindexed_vectors == 0
+        exact = ExactCatalog(artifact, items)
+        for name, (run, reference) in QUERIES.items():
+            for shape in ("none", "price_range"):
+                _assert_matches_exact(run(index, FILTER_SHAPES[shape], 10), reference(exact, FILTER_SHAPES[shape], 10))
+    finally:
+        index.close()
