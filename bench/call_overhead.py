@@ -73,7 +73,8 @@ def main() -> None:
                     result = _ask(recorder, q)
                     version, search = recorder._store.last  # type: ignore[attr-defined]
                     shard = store._shard(version)
-                    request = store.query_request(shard, search)  # what EdgeStore.search sends
+                    sent, _ = store.planned_search(shard, search)  # unfiltered: the search itself
+                    request = store.query_request(shard, sent)  # what EdgeStore.search sends
                     response = search_response(result)
                     steps: dict[str, Callable[[], Any]] = {
                         "grpc": lambda: stubs(q),

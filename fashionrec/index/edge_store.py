@@ -26,9 +26,9 @@ the shard for new readers; the old one is closed once the queries on it have fin
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import logging
+import math
 import os
 import shutil
 import subprocess
@@ -46,7 +46,7 @@ from fashionrec.artifact import ModelArtifact, ModelSpec, load_artifact, load_sp
 from fashionrec.index.edge_shard import open_edge_shard
 from fashionrec.errors import FailedPrecondition, NotFound
 from fashionrec.index import schema
-from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search
+from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, holds
 from fashionrec.index.store import IndexSettings, IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
 _log = logging.getLogger(__name__)
@@ -257,11 +257,58 @@ class EdgeStore(VectorStore):
 
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         shard = self._shard(version)
-        excluded = set(search.exclude_ids)
-        hits = shard.query(self.query_request(shard, search))
-        kept = (ScoredPoint(point_id, h.score, h.payload or {}) for h in hits
-                if (point_id := str(h.id)) not in excluded)
-        return list(itertools.islice(kept, search.limit))
+        sent, checked = self.planned_search(shard, search)
+        if checked:
+            found = self._run(shard, sent, checked, search.limit)
+            if len(found) == search.limit:
+                return found
+            # Fewer than k of the oversampled hits passed: the engine applies the whole filter.
+        return self._run(shard, search, (), search.limit)
+
+    def _run(self, shard: edge.EdgeShard, sent: Search, checked: Sequence[Condition], k: int) -> list[ScoredPoint]:
+        excluded = set(sent.exclude_ids)
+        found: list[ScoredPoint] = []
+        for hit in shard.query(self.query_request(shard, sent)):
+            point_id, payload = str(hit.id), hit.payload or {}
+            if point_id not in excluded and all(holds(c, payload) for c in checked):
+                found.append(ScoredPoint(point_id, hit.score, payload))
+                if len(found) == k:
+                    break
+        return found
+
+    def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:
+        """What the engine is asked, and the conditions checked on its hits here instead.
+
+        An engine's filtered search costs more than an unfiltered one, the more so the more
+        conditions it checks (at 1M points, an exact scan of the 44-float attribute vectors:
+        16 ms unfiltered, 13 ms with a category, 27 ms with category AND in_stock, 32 ms with a
+        price range). When the filter lets through a large share of the points (at least
+        `post_filter_min_fraction` of those that pass a looser filter: no condition, or only the
+        keyword ones), the engine searches with the looser filter for k / share × oversampling
+        hits and the rest of the conditions are checked here. The first k hits that pass are the
+        answer of the whole filter (the passing points' ranking is the looser one's, restricted);
+        when fewer than k pass, `search` asks the engine again with the whole filter.
+
+        Returns:
+            The Search to send (the original one when nothing is checked here) and the checked
+            conditions (empty: the engine applies the whole filter).
+        """
+        s = self._settings
+        if not search.must or s.post_filter_min_fraction <= 0:
+            return search, ()
+        passing = shard.count(edge.CountRequest(exact=False, filter=_filter(search.must)))
+        keywords = tuple(c for c in search.must if isinstance(c, AnyOf))
+        for kept in ((), keywords):
+            if kept == search.must:
+                break
+            looser = shard.count(edge.CountRequest(exact=False, filter=_filter(kept)))
+            share = passing / looser if looser else 0.0
+            wanted = search.limit + len(set(search.exclude_ids))
+            limit = math.ceil(wanted / share * s.post_filter_oversampling) if share > 0 else 0
+            if share >= s.post_filter_min_fraction and limit <= s.post_filter_max_limit:
+                checked = tuple(c for c in search.must if c not in kept)
+                return dataclasses.replace(search, must=kept, limit=limit - len(set(search.exclude_ids))), checked
+        return search, ()
 
     def query_request(self, shard: edge.EdgeShard, search: Search) -> edge.QueryRequest:
         """The engine request `search` sends for a Search: the plan (_scan_exactly), the beam, the filter.

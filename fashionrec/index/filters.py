@@ -8,8 +8,9 @@ vector, a limit, conditions that must all hold and point ids to leave out.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fashionrec.artifact import ModelSpec
 from fashionrec.errors import InvalidArgument
@@ -41,6 +42,35 @@ class Equals:
 
 
 Condition = AnyOf | Between | Equals
+
+
+def payload_value(payload: Mapping[str, Any], key: str) -> Any:
+    """The payload's value at a dotted key ("predicted_labels.color"); None when it is missing."""
+    value: Any = payload
+    for part in key.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def holds(condition: Condition, payload: Mapping[str, Any]) -> bool:
+    """Whether a point's payload meets the condition, as the engines decide it.
+
+    Used where a backend checks some conditions itself on a search's hits
+    (fashionrec.index.edge_store's post-filtered plan). A missing or mistyped value never matches.
+    """
+    value = payload_value(payload, condition.key)
+    if isinstance(condition, AnyOf):
+        return isinstance(value, str) and value in condition.values
+    if isinstance(condition, Between):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return ((condition.gte is None or value >= condition.gte)
+                and (condition.lte is None or value <= condition.lte))
+    if isinstance(condition, Equals):
+        return isinstance(value, int) and not isinstance(value, bool) and value == condition.value
+    raise TypeError(f"unknown condition {condition!r}")
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class IndexSettings:
     # and so do the attribute vectors: unfiltered one-attribute similarity, 100 queries, 0.974 at
     # 256 with one answer sharing nothing with the exact top 10, 0.994 at 1024 with none worse than
     # 6 of 10 (1.4 -> 3.0 ms; an exact scan: 16.4 ms).
+    # (hnsw_ef_attribute is used only with graph_small_vectors: the attr_<a> vectors have no graph by default.)
     hnsw_ef: int = 128
     hnsw_ef_attribute: int = 1024
     hnsw_ef_chunks: int = 1024
@@ -80,6 +81,15 @@ class IndexSettings:
     # manipulation with a category filter reached 0.953 at ef 128, 0.970 at 256, 0.990 at 512
     # (2.1 -> 5.9 ms); unfiltered, 128 already gave 1.000.
     hnsw_ef_filtered: int = 512
+    # A filtered search whose filter lets through at least this share of the points that pass a
+    # looser one (no condition, or only the keyword conditions) asks the engine for the looser
+    # filter's top k / share × post_filter_oversampling and checks the rest of the conditions on
+    # those hits (EdgeStore.planned_search): the engine's filtered scans cost 2x its unfiltered
+    # ones with a price range or two conditions. 0: the engine always applies the whole filter.
+    post_filter_min_fraction: float = 0.2
+    post_filter_oversampling: float = 2.0
+    # Never more hits than this from one looser search (a large k with a rare filter goes whole).
+    post_filter_max_limit: int = 1_000
     acorn: bool = True
     # ACORN is used when fewer than this fraction of points pass the filter (engine default 0.4).
     acorn_max_selectivity: float | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from fashionrec.artifact import ModelArtifact
@@ -142,5 +143,45 @@ def test_the_graphs_on_int8_copies_rank_as_exact_search_after_optimize(tmp_path:
         for name, (run, reference) in QUERIES.items():
             for shape in ("none", "price_range"):
                 _assert_matches_exact(run(index, FILTER_SHAPES[shape], 10), reference(exact, FILTER_SHAPES[shape], 10))
+    finally:
+        index.close()
+
+
+def test_a_filter_that_passes_many_points_is_checked_on_an_oversampled_looser_search(tmp_path: Path) -> None:
+    from fashionrec.index.filters import Between, Equals
+
+    artifact = synthetic_artifact("v1")
+    items = synthetic_items(artifact, 600, seed=2)
+    store = EdgeStore(tmp_path / "post", IndexSettings(post_filter_min_fraction=0.2, post_filter_oversampling=2.0))
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    index.upsert(items)
+    try:
+        shard = store._shard("v1")
+        category = items[0].item.category
+        query = Search("whole", [1.0] + [0.0] * 191, 10)
+        wide = dataclasses.replace(query, must=(Between("price", 0.0, 1e6),))  # every point passes
+        sent, checked = store.planned_search(shard, wide)
+        # k / share × 2 hits, the share being the engine's estimate (~1.0).
+        assert sent.must == () and checked == wide.must and 20 <= sent.limit <= 22
+        both = dataclasses.replace(query, must=(AnyOf("category", (category,)), Equals("in_stock", 1)))
+        sent, checked = store.planned_search(shard, both)
+        assert sent.must == both.must[:1] and checked == both.must[1:] and sent.limit > 20
+        rare = dataclasses.replace(query, must=(Between("price", 0.0, 0.0),))  # nothing passes
+        assert store.planned_search(shard, rare) == (rare, ())
+        settings = store._settings  # one process owns the shard: the settings are swapped instead
+        store._settings = IndexSettings(post_filter_min_fraction=0.0)
+        assert store.planned_search(shard, wide) == (wide, ())
+        # Too few of the hits pass (an oversampling below 1 makes sure of it): the engine is asked
+        # again with the whole filter, and the answer is the one the whole filter gives.
+        in_stock = dataclasses.replace(query, must=(Equals("in_stock", 1),), limit=50)
+        whole_filter = store.search("v1", in_stock)  # post-filtering off
+        assert len(whole_filter) == 50 and all(h.payload["in_stock"] == 1 for h in whole_filter)
+        store._settings = IndexSettings(post_filter_oversampling=0.5)
+        assert store.planned_search(shard, in_stock)[1] == in_stock.must
+        assert [h.id for h in store.search("v1", in_stock)] == [h.id for h in whole_filter]
+        store._settings = settings
+        assert [h.id for h in store.search("v1", in_stock)] == [h.id for h in whole_filter]
     finally:
         index.close()
