@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.index_recall import fill
 from fashionrec.artifact import ModelArtifact, load_artifact
-from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings
+from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings, schema
 from fashionrec.index.schema import IndexedItem
 from fashionrec.index.synthetic_vectors import SyntheticShape, synthetic_items
 
@@ -85,7 +85,12 @@ def open_or_build(config: BenchConfig, artifact: ModelArtifact,
     # Keyed by what decides the index: the catalog (size, seed, model) and the settings the graphs
     # are built with. Search-time settings (ef, the exact-scan threshold, ACORN) are left out: a
     # change of them must not cost a rebuild (an hour at 1M items).
-    built_with = {name: getattr(IndexSettings(), name) for name in _BUILD_SETTINGS}
+    built_with: dict[str, Any] = {name: getattr(IndexSettings(), name) for name in _BUILD_SETTINGS}
+    # Which vectors get a graph and an int8 copy (a rule of IndexSettings that can change with
+    # no field changing).
+    vectors = schema.vector_dims(artifact.spec)
+    built_with["graphs"] = sorted(v for v in vectors if IndexSettings().has_graph(v))
+    built_with["int8"] = sorted(v for v in vectors if IndexSettings().is_quantized(v))
     settings = hashlib.sha1(json.dumps(built_with, sort_keys=True).encode()).hexdigest()
     plain = "" if config.optimize else "-plain"
     directory = config.index_dir / f"{config.items}-seed{config.seed}-{artifact.spec.version}-{settings[:8]}{plain}"

@@ -15,7 +15,7 @@ from typing import Any
 
 from fashionrec.artifact import ModelArtifact
 from fashionrec.index.filters import Condition, Search
-from fashionrec.index.schema import ATTRIBUTE_PREFIX, CHUNKS, OUTFIT
+from fashionrec.index.schema import ATTRIBUTE_PREFIX, CHUNKS, MANIPULATION, OUTFIT, WHOLE
 
 
 def _is_small_vector(using: str) -> bool:
@@ -59,13 +59,16 @@ class IndexSettings:
     # wrong cluster (recall@10 0.957-0.975 at ef 128-1024 on 200k points of one of them, 0.967 at
     # 100k, 0.987 at 1M), where a scan is exact: 2.9 ms at 100k, 16 ms at 1M.
     graph_small_vectors: bool = False
-    # int8 scalar quantization of the large vectors (`whole`, `manipulation`, `chunks`): the
-    # graphs are built on the int8 copy, 2.4-2.5x faster (200k points of one vector: manipulation
-    # 57.7 -> 23.0 s, chunks ~60 -> 24.3 s), and a graph search rescores its candidates with the
-    # float32 vectors, oversampled: recall@10 1.000 at ef 128 either way (0.93-0.95 without the
-    # rescoring). Exact scans use the float32 vectors.
+    # int8 scalar quantization of `whole` and `manipulation`: their graphs are built on the int8
+    # copy, 2.5x faster (200k points of manipulation: 57.7 -> 23.0 s), and a graph search rescores
+    # its candidates with the float32 vectors, oversampled: at 1M, manipulation's recall@10 stayed
+    # 1.000 unfiltered and 0.985 with a category (0.990 in float32), and 0.995 -> 1.000 with a
+    # price range from oversampling 2 to 4. `chunks` stays float32: its posterior entries
+    # (sqrt(w p), up to 0.77) sit beside chunk entries of +-0.1, one int8 range for both lost the
+    # ranking, and at 1M the weighted query's recall@10 fell to 0.587 (0.970 only with 32x
+    # oversampling; a wider beam did not help). Exact scans always use the float32 vectors.
     quantize_large_vectors: bool = True
-    quantization_oversampling: float = 2.0
+    quantization_oversampling: float = 4.0
     # Search beam per named vector, from the 100k bench: 128 kept whole and outfit at recall 1.000
     # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that
     # vector searches wider. ef costs latency linearly (20k points: 0.7 ms at 128, 2.2 ms at 512).
@@ -105,7 +108,7 @@ class IndexSettings:
 
     def is_quantized(self, using: str) -> bool:
         """Whether the named vector has an int8 copy that its graph is built and searched on."""
-        return self.quantize_large_vectors and not _is_small_vector(using)
+        return self.quantize_large_vectors and using in (WHOLE, MANIPULATION)
 
     def ef_for(self, using: str, filtered: bool = False) -> int:
         """The HNSW search beam for a search on the named vector `using` (filtered: with a filter)."""
