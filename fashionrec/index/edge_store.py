@@ -297,17 +297,24 @@ class EdgeStore(VectorStore):
         if not search.must or s.post_filter_min_fraction <= 0:
             return search, ()
         passing = shard.count(edge.CountRequest(exact=False, filter=_filter(search.must)))
+        points = shard.count(edge.CountRequest(exact=False))
         keywords = tuple(c for c in search.must if isinstance(c, AnyOf))
         for kept in ((), keywords):
             if kept == search.must:
                 break
-            looser = shard.count(edge.CountRequest(exact=False, filter=_filter(kept)))
+            looser = shard.count(edge.CountRequest(exact=False, filter=_filter(kept))) if kept else points
             share = passing / looser if looser else 0.0
             wanted = search.limit + len(set(search.exclude_ids))
             limit = math.ceil(wanted / share * s.post_filter_oversampling) if share > 0 else 0
             if share >= s.post_filter_min_fraction and limit <= s.post_filter_max_limit:
                 checked = tuple(c for c in search.must if c not in kept)
-                return dataclasses.replace(search, must=kept, limit=limit - len(set(search.exclude_ids))), checked
+                sent = dataclasses.replace(search, must=kept, limit=limit - len(set(search.exclude_ids)))
+                if points < s.post_filter_scan_min_points and self._scan_exactly(shard, sent):
+                    # A looser exact scan plus reading k / share payloads costs more than the
+                    # engine's filtered scan in a small collection (at 100k points, one-attribute
+                    # similarity with a price range: 2.8-3.4 ms whole, 4.4-5.0 ms looser).
+                    break
+                return sent, checked
         return search, ()
 
     def query_request(self, shard: edge.EdgeShard, search: Search) -> edge.QueryRequest:

@@ -152,7 +152,9 @@ def test_a_filter_that_passes_many_points_is_checked_on_an_oversampled_looser_se
 
     artifact = synthetic_artifact("v1")
     items = synthetic_items(artifact, 600, seed=2)
-    store = EdgeStore(tmp_path / "post", IndexSettings(post_filter_min_fraction=0.2, post_filter_oversampling=2.0))
+    # 600 points: every search here is an exact scan, so post-filtering needs its size floor off.
+    store = EdgeStore(tmp_path / "post", IndexSettings(post_filter_min_fraction=0.2, post_filter_oversampling=2.0,
+                                                       post_filter_scan_min_points=0))
     index = CatalogIndex(store)
     index.create_version(artifact)
     index.set_live("v1")
@@ -173,12 +175,14 @@ def test_a_filter_that_passes_many_points_is_checked_on_an_oversampled_looser_se
         settings = store._settings  # one process owns the shard: the settings are swapped instead
         store._settings = IndexSettings(post_filter_min_fraction=0.0)
         assert store.planned_search(shard, wide) == (wide, ())
+        store._settings = IndexSettings()  # a small collection scanned exactly: the whole filter
+        assert store.planned_search(shard, wide) == (wide, ())
         # Too few of the hits pass (an oversampling below 1 makes sure of it): the engine is asked
         # again with the whole filter, and the answer is the one the whole filter gives.
         in_stock = dataclasses.replace(query, must=(Equals("in_stock", 1),), limit=50)
         whole_filter = store.search("v1", in_stock)  # post-filtering off
         assert len(whole_filter) == 50 and all(h.payload["in_stock"] == 1 for h in whole_filter)
-        store._settings = IndexSettings(post_filter_oversampling=0.5)
+        store._settings = IndexSettings(post_filter_oversampling=0.5, post_filter_scan_min_points=0)
         assert store.planned_search(shard, in_stock)[1] == in_stock.must
         assert [h.id for h in store.search("v1", in_stock)] == [h.id for h in whole_filter]
         store._settings = settings
