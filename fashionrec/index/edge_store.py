@@ -311,8 +311,7 @@ class EdgeStore(VectorStore):
                 sent = dataclasses.replace(search, must=kept, limit=limit - len(set(search.exclude_ids)))
                 if points < s.post_filter_scan_min_points and self._scan_exactly(shard, sent):
                     # A looser exact scan plus reading k / share payloads costs more than the
-                    # engine's filtered scan in a small collection (at 100k points, one-attribute
-                    # similarity with a price range: 2.8-3.4 ms whole, 4.4-5.0 ms looser).
+                    # engine's filtered scan in a small collection (IndexSettings has the figures).
                     break
                 return sent, checked
         return search, ()

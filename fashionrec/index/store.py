@@ -96,9 +96,10 @@ class IndexSettings:
     # When the looser search is an exact scan, only in a collection of at least this many points:
     # at 100k the looser scan plus reading k / share payloads was slower than the engine's
     # filtered scan (one-attribute similarity with a price range 2.8-3.4 -> 4.4-5.0 ms, outfit
-    # with a price range 2.4-2.7 -> 2.7-4.6 ms), at 1M faster (27 -> 19 ms for one attribute
-    # with category AND in_stock, 27 -> 21 ms for outfit with it). 300k was not measured apart.
-    post_filter_scan_min_points: int = 500_000
+    # with a price range 2.4-2.7 -> 2.7-4.6 ms); at 300k faster (one attribute with category AND
+    # in_stock 9.6 -> 4.8 ms, with a price range 11.2 -> 8.5, outfit with category AND in_stock
+    # 8.2 -> 5.5), and at 1M (27 -> 19 ms, 35 -> 33, 27 -> 21). 200k lies between, unmeasured.
+    post_filter_scan_min_points: int = 200_000
     acorn: bool = True
     # ACORN is used when fewer than this fraction of points pass the filter (engine default 0.4).
     acorn_max_selectivity: float | None = None
