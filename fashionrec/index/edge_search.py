@@ -93,7 +93,9 @@ def planned_search(shard: edge.EdgeShard, settings: IndexSettings, search: Searc
         if kept == search.must:
             break
         looser = shard.count(edge.CountRequest(exact=False, filter=engine_filter(kept))) if kept else points
-        share = passing / looser if looser else 0.0
+        # Estimates: the whole filter's may exceed the looser one's; the share is at most 1, so the
+        # looser search always asks for at least k + len(excluded).
+        share = min(1.0, passing / looser) if looser else 0.0
         wanted = search.limit + len(set(search.exclude_ids))
         limit = math.ceil(wanted / share * s.post_filter_oversampling) if share > 0 else 0
         if share >= s.post_filter_min_fraction and limit <= s.post_filter_max_limit:

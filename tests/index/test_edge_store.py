@@ -189,3 +189,19 @@ def test_a_filter_that_passes_many_points_is_checked_on_an_oversampled_looser_se
         assert [h.id for h in store.search("v1", in_stock)] == [h.id for h in whole_filter]
     finally:
         index.close()
+
+
+def test_a_whole_filter_estimated_above_the_looser_one_still_asks_for_k() -> None:
+    # Pure logic: the engine's counts are estimates, and an estimate of the whole filter above the
+    # looser filter's must not shrink the looser search below k + the excluded points.
+    from fashionrec.index.edge_search import planned_search
+    from fashionrec.index.filters import Between
+
+    class Counts:
+        def count(self, request) -> int:  # 900 pass the price range, "400" points in all
+            return 900 if request.filter is not None else 400
+
+    search = Search("whole", [1.0] * 4, 10, (Between("price", 0.0, 1.0),), ("a", "b", "c"))
+    sent, checked = planned_search(Counts(), IndexSettings(post_filter_scan_min_points=0), search)  # type: ignore[arg-type]
+    assert checked == search.must and sent.must == ()
+    assert sent.limit >= search.limit and sent.limit + 3 >= 2 * 13
