@@ -22,7 +22,12 @@ loaded 2 cores), so in this process it would stall every query and the ingest. W
 that arrive during the build are recorded and re-applied to the copy, which then replaces
 the shard for new readers; the old one is closed once the queries on it have finished.
 
-How a search is planned and sent to the engine is in fashionrec.index.edge_search.
+How a search is planned and sent to the engine is in fashionrec.index.edge_search. Searches on
+the small vectors (`outfit`, `attr_<a>`: no graph, always scanned exactly) go to a ScanTable,
+an in-memory copy of those vectors and of the filter fields kept in step with every write
+(fashionrec.index.scan_table says why); the k hits' payloads come from the engine. A shard
+opened from disk fills its table in a background thread, a page at a time between writes;
+until it is full, those searches go to the engine.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from fashionrec.index.edge_shard import open_edge_shard
 from fashionrec.errors import FailedPrecondition, NotFound
 from fashionrec.index import edge_search, schema
 from fashionrec.index.filters import Condition, Search
+from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
 _log = logging.getLogger(__name__)
@@ -57,6 +63,9 @@ _SHARD_FILE = "SHARD"
 _ENGINE_INDEXING_THRESHOLD_KB = 10_000
 # How long a replaced shard stays open for the queries that started on it (a query takes ms).
 _RETIRE_AFTER_S = 10.0
+# Points per page when a scan table is filled from a shard: the write lock is held for one page
+# (100k points took 2.7 s in pages of 2,000, so a page of 2,048 holds writes back ~55 ms).
+_TABLE_LOAD_PAGE = 2_048
 _INDEX_TYPES = {
     schema.KEYWORD: edge.PayloadSchemaType.Keyword,
     schema.FLOAT: edge.PayloadSchemaType.Float,
@@ -100,6 +109,7 @@ class EdgeStore(VectorStore):
         # Point ids written since an optimize copied the shard, per version being built.
         self._dirty: dict[str, set[str]] = {}
         self._shards: dict[str, edge.EdgeShard] = {}
+        self._tables: dict[str, ScanTable] = {}
         self._artifacts: dict[str, ModelArtifact] = {}
         (self._root / "versions").mkdir(parents=True, exist_ok=True)
         self._live = self._read_live()
@@ -133,7 +143,72 @@ class EdgeStore(VectorStore):
                 if shard is None:
                     shard = self._open_shard(self._shard_dir(version), spec)
                     self._shards[version] = shard
+                    self._start_table(version, spec, empty=False)
         return shard
+
+    # -- scan tables ------------------------------------------------------------------------
+
+    def _start_table(self, version: str, spec: ModelSpec, empty: bool) -> None:
+        """Gives a version its scan table: ready at once for a new shard, else filled in the background."""
+        if not self._settings.scan_small_vectors_in_memory:
+            return
+        dims = {name: dim for name, dim in schema.vector_dims(spec).items() if not self._settings.has_graph(name)}
+        table = ScanTable(dims, schema.payload_indexes(spec))
+        self._tables[version] = table
+        if empty:
+            table.mark_ready()
+            return
+        loader = threading.Thread(target=self._fill_table, args=(version, table), daemon=True,
+                                  name=f"scan-table-{version}")
+        loader.start()
+
+    def _fill_table(self, version: str, table: ScanTable) -> None:
+        """Copies a shard's points into its table, a page at a time under the write lock.
+
+        Writes between pages reach the table directly (the store's writes do), so a point is
+        either copied by a later page or already held as written.
+        """
+        started, offset = time.perf_counter(), None
+        payload = edge.PayloadSelector.Include(table.payload_keys)
+        try:
+            while True:
+                with self._write_lock:
+                    shard = self._shards.get(version)
+                    if shard is None or self._tables.get(version) is not table:
+                        return  # closed or dropped meanwhile
+                    records, offset = shard.scroll(edge.ScrollRequest(
+                        offset=offset, limit=_TABLE_LOAD_PAGE, with_payload=payload, with_vector=list(table.dims)))
+                    table.upsert([Point(str(r.id), r.vector or {}, r.payload or {}) for r in records])
+                if offset is None:
+                    table.mark_ready()
+                    _log.info("scan table of %s: %d points in %.1f s", version, len(table),
+                              time.perf_counter() - started)
+                    return
+        except Exception:
+            _log.exception("filling the scan table of %s failed; its searches stay on the engine", version)
+            self._tables.pop(version, None)
+
+    def wait_for_tables(self, timeout: float | None = None) -> bool:
+        """Waits until the open versions' scan tables are full; False when one is not within timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for table in list(self._tables.values()):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not table.wait_ready(left):
+                return False
+        return True
+
+    def _table_write(self, version: str, write: str, *args: Any) -> None:
+        """Applies a write to the version's scan table (the caller holds the write lock)."""
+        table = self._tables.get(version)
+        if table is None:
+            return
+        try:
+            getattr(table, write)(*args)
+        except ValueError:
+            # A point without one of the table's vectors: the engine holds what the table
+            # cannot, so the version's searches go back to the engine.
+            _log.exception("scan table of %s dropped", version)
+            self._tables.pop(version, None)
 
     def create_version(self, artifact: ModelArtifact) -> None:
         spec = artifact.spec
@@ -155,6 +230,7 @@ class EdgeStore(VectorStore):
             artifact.save(staging)
             os.replace(staging, directory / "model")
             self._shards[spec.version] = shard
+            self._start_table(spec.version, spec, empty=True)
 
     def versions(self) -> list[str]:
         found = []
@@ -192,6 +268,7 @@ class EdgeStore(VectorStore):
         self.artifact(version)
         with self._lock:
             shard = self._shards.pop(version, None)
+            self._tables.pop(version, None)
             if shard is not None:
                 shard.close()
             self._artifacts.pop(version, None)
@@ -210,6 +287,7 @@ class EdgeStore(VectorStore):
             batch = [edge.Point(p.id, dict(p.vectors), dict(p.payload)) for p in points]
             with self._write_lock:
                 self._shard(version).update(edge.UpdateOperation.upsert_points(batch))
+                self._table_write(version, "upsert", points)
                 self._written(version, [p.id for p in points])
 
     def set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
@@ -226,11 +304,13 @@ class EdgeStore(VectorStore):
         for point_id, fields in updates:
             if point_id in existing:
                 shard.update(edge.UpdateOperation.set_payload([point_id], dict(fields)))
+        self._table_write(version, "set_fields", [(i, f) for i, f in updates if i in existing])
 
     def delete(self, version: str, ids: Sequence[str]) -> None:
         if ids:
             with self._write_lock:
                 self._shard(version).update(edge.UpdateOperation.delete_points(list(ids)))
+                self._table_write(version, "delete", ids)
                 self._written(version, ids)
 
     def retrieve(self, version: str, ids: Sequence[str], with_vectors: Sequence[str] = ()) -> list[StoredPoint]:
@@ -238,7 +318,24 @@ class EdgeStore(VectorStore):
         return [StoredPoint(str(r.id), dict(r.payload or {}), dict(r.vector or {})) for r in records]
 
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
-        return edge_search.run_search(self._shard(version), self._settings, search)
+        shard = self._shard(version)
+        table = self._tables.get(version)
+        if table is not None and table.answers(search):
+            return self._scan_table(shard, table, search)
+        return edge_search.run_search(shard, self._settings, search)
+
+    @staticmethod
+    def _scan_table(shard: edge.EdgeShard, table: ScanTable, search: Search) -> list[ScoredPoint]:
+        """The table's exact top k, with the hits' payloads read from the engine."""
+        for _ in range(2):
+            found = table.search(search)
+            records = shard.retrieve([point_id for point_id, _ in found], True, False)
+            payloads = {str(r.id): dict(r.payload or {}) for r in records}
+            if len(payloads) == len(found):
+                break
+            # A hit deleted while the scan ran (its row was read before it was marked dead):
+            # the second scan no longer sees it.
+        return [ScoredPoint(point_id, score, payloads[point_id]) for point_id, score in found if point_id in payloads]
 
     def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:
         """What the engine is asked for `search`, and the conditions checked on its hits (edge_search)."""
@@ -340,6 +437,7 @@ class EdgeStore(VectorStore):
 
     def close(self) -> None:
         with self._write_lock, self._lock:
+            self._tables.clear()
             for shard in self._shards.values():
                 shard.close()
             self._shards.clear()

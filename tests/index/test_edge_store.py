@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from fashionrec.artifact import ModelArtifact
-from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, IndexSettings, schema
-from fashionrec.index.filters import AnyOf, Search
+from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, IndexSettings, ItemPatch, point_id, schema
+from fashionrec.index import edge_search
+from fashionrec.index.filters import AnyOf, Between, Equals, Search
 from fashionrec.index.schema import collection_name
 from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
 
@@ -205,3 +208,53 @@ def test_a_whole_filter_estimated_above_the_looser_one_still_asks_for_k() -> Non
     sent, checked = planned_search(Counts(), IndexSettings(post_filter_scan_min_points=0), search)  # type: ignore[arg-type]
     assert checked == search.must and sent.must == ()
     assert sent.limit >= search.limit and sent.limit + 3 >= 2 * 13
+
+
+def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_path: Path) -> None:
+    """Reopened, the store fills its scan table in the background; through writes of every kind
+    (changed vectors, patched price / stock / brand, deletes, new items) the table's answers
+    stay the engine's exact scan's."""
+    artifact = synthetic_artifact("v1")
+    spec = artifact.spec
+    items = synthetic_items(artifact, 400, seed=5)
+    first = CatalogIndex(EdgeStore(tmp_path / "q"))
+    first.create_version(artifact)
+    first.set_live("v1")
+    first.upsert(items[:300])
+    first.close()
+
+    store = EdgeStore(tmp_path / "q")
+    index = CatalogIndex(store)
+    try:
+        store._shard("v1")  # opening the shard starts the fill
+        assert store.wait_for_tables(timeout=60)
+        table = store._tables["v1"]
+        assert len(table) == 300
+        rng = np.random.default_rng(0)
+
+        def check() -> None:
+            cats = spec.categories
+            filters = [(), (AnyOf("category", (cats[1],)),), (AnyOf("category", cats[:2]), Equals("in_stock", 1)),
+                       (Between("price", 40.0, 120.0),), (AnyOf("brand", ("acme", "dune")), Between("price", None, 90.0))]
+            for using, dim in schema.vector_dims(spec).items():
+                if store._settings.has_graph(using):
+                    continue
+                for must in filters:
+                    search = Search(using, schema.unit(rng.normal(size=dim)), 7, must, (point_id("sku-3"),))
+                    assert table.answers(search)
+                    found = store.search("v1", search)
+                    engine = edge_search.run_search(store._shard("v1"), store._settings, search)
+                    assert [h.id for h in found] == [h.id for h in engine], (using, must)
+                    np.testing.assert_allclose([h.score for h in found], [h.score for h in engine], rtol=1e-5)
+                    assert [h.payload for h in found] == [h.payload for h in engine]
+
+        check()
+        index.upsert([dataclasses.replace(e, outfit=e.outfit[::-1].copy()) for e in items[:40]])  # vectors change
+        index.patch([ItemPatch(f"sku-{i}", 2e9, price=float(i % 150), in_stock=bool(i % 3), brand="dune")
+                     for i in range(40, 140)])
+        index.delete([f"sku-{i}" for i in range(140, 200)])
+        index.upsert(items[300:])
+        assert len(table) == 340
+        check()
+    finally:
+        index.close()

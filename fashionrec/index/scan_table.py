@@ -1,0 +1,390 @@
+"""An in-memory copy of a version's small vectors and filter fields, searched exactly with numpy.
+
+The `outfit` and `attr_<a>` vectors (37-64 floats) have no graph: every search on them is an
+exact scan. qdrant-edge's exact scan costs ~16-20 ns per point of the whole segment whatever
+the filter lets through (at 1M points: 16 ms unfiltered, 27 ms with category AND in_stock,
+32 ms with a price range), and it holds the GIL. Here the rows are split by category, so a
+search with a category filter (every outfit search has one) reads only that category's rows,
+and the scan is a BLAS matrix-vector product that releases the GIL (1M x 44 floats: 9.8 ms;
+a category of 167k rows: 1.5 ms; docs/performance.md, round 7).
+
+The table holds no payloads beyond the filter fields: the store reads the k hits' payloads
+from the engine.
+
+Concurrency: one writer (the store's write lock), any number of readers, no lock for them,
+by multi-version rows. Rows are only ever appended, never changed: a write (one upsert,
+patch or delete call) gets the next sequence number, its new rows are born at it and the
+rows it replaces die at it, and the number is published once the write is whole. A reader
+takes the partitions, then the published number s, and sees the rows born at or before s
+that did not die by s: every point once, as of write s, however the writes interleave with
+its scan. A partition that outgrows its arrays is copied (dead rows included) and the copy
+replaces it in one assignment; one whose dead rows pile up is compacted the same way, after
+the write is published. A reader whose partitions were replaced before it read s takes them
+again (else a point moved into a replaced partition would be missed); one replaced later it
+finishes on the old arrays, which still hold every row it sees.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, payload_value
+from fashionrec.index.schema import FLOAT, INTEGER, KEYWORD
+from fashionrec.index.store import Point
+
+__all__ = ["ScanTable"]
+
+_PARTITION_KEY = "category"
+_MISSING_CODE = -1
+_MIN_CAPACITY = 1024
+_NEVER = np.iinfo(np.int64).max  # the death of a row that is alive
+_GROWTH = 1.5
+# A partition is compacted once this share of its rows is dead (and at least _MIN_CAPACITY are).
+_MAX_DEAD_SHARE = 0.25
+
+
+@dataclass
+class _Partition:
+    """One category's rows. Rows [0, size) are written; the arrays hold `capacity` rows."""
+
+    ids: list[str]
+    vectors: dict[str, np.ndarray]  # name -> (capacity, dim) float32
+    codes: dict[str, np.ndarray]  # keyword key -> (capacity,) int32, _MISSING_CODE when absent
+    numbers: dict[str, np.ndarray]  # float or integer key -> (capacity,) float64, NaN when absent
+    born: np.ndarray  # (capacity,) int64: the write that added the row
+    died: np.ndarray  # (capacity,) int64: the write that replaced or deleted it; _NEVER while alive
+    size: int = 0
+    dead: int = 0
+
+    @classmethod
+    def empty(cls, dims: Mapping[str, int], codes: Iterable[str], numbers: Iterable[str],
+              capacity: int) -> _Partition:
+        return cls(
+            ids=[],
+            vectors={name: np.zeros((capacity, dim), dtype=np.float32) for name, dim in dims.items()},
+            codes={key: np.full(capacity, _MISSING_CODE, dtype=np.int32) for key in codes},
+            numbers={key: np.full(capacity, np.nan) for key in numbers},
+            born=np.zeros(capacity, dtype=np.int64),
+            died=np.full(capacity, _NEVER, dtype=np.int64),
+        )
+
+    @property
+    def capacity(self) -> int:
+        return len(self.born)
+
+    def copy(self, capacity: int, rows: np.ndarray | None = None) -> _Partition:
+        """A new partition with the rows (all written ones when None) in arrays of `capacity` rows."""
+        rows = np.arange(self.size) if rows is None else rows
+        dims = {name: v.shape[1] for name, v in self.vectors.items()}
+        out = _Partition.empty(dims, self.codes, self.numbers, capacity)
+        n = len(rows)
+        for name, v in self.vectors.items():
+            out.vectors[name][:n] = v[rows]
+        for key, c in self.codes.items():
+            out.codes[key][:n] = c[rows]
+        for key, x in self.numbers.items():
+            out.numbers[key][:n] = x[rows]
+        out.born[:n] = self.born[rows]
+        out.died[:n] = self.died[rows]
+        out.ids = [self.ids[r] for r in rows]
+        out.size = n
+        out.dead = int((out.died[:n] != _NEVER).sum())
+        return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What the table holds of one point, ready to append."""
+
+    vectors: dict[str, np.ndarray]
+    codes: dict[str, int]
+    numbers: dict[str, float]
+
+
+@dataclass
+class ScanTable:
+    """The small vectors and filter fields of one version's points, partitioned by category.
+
+    Args:
+        dims: the named vectors held, with their dimensions.
+        field_kinds: filter fields by payload key (dotted for nested ones) and kind
+            (schema.KEYWORD, FLOAT or INTEGER), as in schema.payload_indexes.
+    """
+
+    dims: Mapping[str, int]
+    field_kinds: Mapping[str, str]
+    _partitions: dict[str, _Partition] = field(default_factory=dict)
+    _where: dict[str, tuple[str, int]] = field(default_factory=dict)  # point id -> (category, row)
+    _code_of: dict[str, dict[str, int]] = field(default_factory=dict)  # keyword key -> value -> code
+    _published: int = 0  # the last write whose rows readers may see
+    _ready: threading.Event = field(default_factory=threading.Event)
+    # Writers hold it (the store serializes its writes already; this keeps the table safe alone).
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        unknown = {k: v for k, v in self.field_kinds.items() if v not in (KEYWORD, FLOAT, INTEGER)}
+        if unknown:
+            raise ValueError(f"unknown field kinds {unknown}")
+        self._code_of = {key: {} for key, kind in self.field_kinds.items() if kind == KEYWORD}
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Whether the table holds every point of the version (set by the loader, or at creation)."""
+        return self._ready.is_set()
+
+    def mark_ready(self) -> None:
+        self._ready.set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    @property
+    def payload_keys(self) -> list[str]:
+        """The top-level payload keys the table reads (what a loader asks the engine for)."""
+        return sorted({key.split(".")[0] for key in (*self.field_kinds, _PARTITION_KEY)})
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        """Holds the points' vectors and filter fields, replacing what it held for their ids.
+
+        Raises:
+            ValueError: a point lacks one of the table's vectors, or one has the wrong size
+                (nothing of the batch is written).
+        """
+        rows = [(p.id, self._category(p.payload), self._row(p)) for p in points]
+        with self._write_lock:
+            write = self._published + 1
+            for point_id, category, row in rows:
+                self._put(point_id, category, row, write)
+            self._publish_write(write)
+
+    def set_fields(self, updates: Sequence[tuple[str, Mapping[str, object]]]) -> None:
+        """Applies payload patches (top-level keys replaced) to the held points; others are skipped."""
+        with self._write_lock:
+            write = self._published + 1
+            for point_id, fields in updates:
+                where = self._where.get(point_id)
+                if where is None:
+                    continue
+                part, r = self._partitions[where[0]], where[1]
+                vectors = {name: v[r].copy() for name, v in part.vectors.items()}
+                codes = {key: int(c[r]) for key, c in part.codes.items()}
+                numbers = {key: float(x[r]) for key, x in part.numbers.items()}
+                patched = self._fields(fields, only_present=True)
+                codes.update(patched.codes)
+                numbers.update(patched.numbers)
+                category = self._category(fields) if _PARTITION_KEY in fields else where[0]
+                self._put(point_id, category, _Row(vectors, codes, numbers), write)
+            self._publish_write(write)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        with self._write_lock:
+            write = self._published + 1
+            for point_id in ids:
+                where = self._where.pop(point_id, None)
+                if where is not None:
+                    self._kill(*where, write)
+            self._publish_write(write)
+
+    def _put(self, point_id: str, category: str, row: _Row, write: int) -> None:
+        old = self._where.get(point_id)
+        part = self._partition(category, room=1)
+        r = part.size
+        for name, v in row.vectors.items():
+            part.vectors[name][r] = v
+        for key, code in row.codes.items():
+            part.codes[key][r] = code
+        for key, x in row.numbers.items():
+            part.numbers[key][r] = x
+        part.ids.append(point_id)
+        part.born[r], part.died[r] = write, _NEVER
+        part.size = r + 1  # after the row is whole: readers read rows [0, size)
+        self._where[point_id] = (category, r)
+        if old is not None:
+            self._kill(*old, write)
+
+    def _kill(self, category: str, r: int, write: int) -> None:
+        part = self._partitions[category]
+        part.died[r] = write
+        part.dead += 1
+
+    def _publish_write(self, write: int) -> None:
+        """Lets readers see a whole write, then compacts the partitions whose dead rows piled up."""
+        self._published = write
+        for category, part in list(self._partitions.items()):
+            if part.dead >= _MIN_CAPACITY and part.dead >= _MAX_DEAD_SHARE * part.size:
+                live = np.flatnonzero(part.died[:part.size] == _NEVER)
+                compacted = part.copy(max(_MIN_CAPACITY, math.ceil(len(live) * _GROWTH)), live)
+                self._publish(category, compacted)
+                for row, point_id in enumerate(compacted.ids):
+                    self._where[point_id] = (category, row)
+
+    def _partition(self, category: str, room: int) -> _Partition:
+        part = self._partitions.get(category)
+        if part is None:
+            part = _Partition.empty(self.dims, self._code_of, self._numeric_keys(), _MIN_CAPACITY)
+            self._partitions[category] = part
+        elif part.size + room > part.capacity:
+            part = self._publish(category, part.copy(math.ceil((part.size + room) * _GROWTH)))
+        return part
+
+    def _publish(self, category: str, part: _Partition) -> _Partition:
+        """Replaces a partition by a copy (one assignment: readers see the old or the new one)."""
+        self._partitions[category] = part
+        return part
+
+    def _numeric_keys(self) -> list[str]:
+        return [key for key, kind in self.field_kinds.items() if kind in (FLOAT, INTEGER)]
+
+    @staticmethod
+    def _category(payload: Mapping[str, object]) -> str:
+        value = payload.get(_PARTITION_KEY)
+        return value if isinstance(value, str) else ""
+
+    def _row(self, point: Point) -> _Row:
+        vectors = {}
+        for name, dim in self.dims.items():
+            vector = point.vectors.get(name)
+            if vector is None:
+                raise ValueError(f"point {point.id} has no {name!r} vector")
+            v = np.asarray(vector, dtype=np.float32)
+            if v.shape != (dim,):
+                raise ValueError(f"point {point.id}: {name!r} has shape {v.shape}, expected ({dim},)")
+            vectors[name] = v
+        fields = self._fields(point.payload, only_present=False)
+        return _Row(vectors, fields.codes, fields.numbers)
+
+    def _fields(self, payload: Mapping[str, object], only_present: bool) -> _Row:
+        """The filter fields of a payload (only_present: only keys whose top-level key it has)."""
+        codes: dict[str, int] = {}
+        numbers: dict[str, float] = {}
+        for key, kind in self.field_kinds.items():
+            if only_present and key.split(".")[0] not in payload:
+                continue
+            value = payload_value(payload, key)
+            if kind == KEYWORD:
+                codes[key] = self._code(key, value) if isinstance(value, str) else _MISSING_CODE
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                    kind == INTEGER and not isinstance(value, int)):
+                # As filters.holds decides: bools and mistyped values match no condition.
+                numbers[key] = math.nan
+            else:
+                numbers[key] = float(value)
+        return _Row({}, codes, numbers)
+
+    def _code(self, key: str, value: str) -> int:
+        codes = self._code_of[key]
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = len(codes)
+        return code
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def answers(self, search: Search) -> bool:
+        """Whether this table can run the search: a held vector, and conditions on held fields."""
+        return self.ready and search.using in self.dims and all(self._held(c) for c in search.must)
+
+    def _held(self, cond: Condition) -> bool:
+        kind = KEYWORD if cond.key == _PARTITION_KEY else self.field_kinds.get(cond.key)
+        return ((isinstance(cond, AnyOf) and kind == KEYWORD) or (isinstance(cond, Between) and kind == FLOAT)
+                or (isinstance(cond, Equals) and kind == INTEGER))
+
+    def search(self, search: Search) -> list[tuple[str, float]]:
+        """The exact top `search.limit` (point id, inner product), best first, over the live rows
+        that meet every condition, without the excluded ids.
+
+        Raises:
+            ValueError: the table cannot answer it (`answers` is False).
+        """
+        if not self.answers(search):
+            raise ValueError(f"the scan table cannot answer a search on {search.using!r} with {search.must}")
+        query = np.asarray(search.vector, dtype=np.float32)  # (dim,)
+        excluded = set(search.exclude_ids)
+        categories = [c.values for c in search.must if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
+        while True:
+            taken = list(self._partitions.items())
+            seen = self._published  # read after the partitions (the module docstring says why)
+            if len(taken) == len(self._partitions) and all(self._partitions.get(n) is p for n, p in taken):
+                break
+        names = {n for n, _ in taken} if not categories else set.intersection(*map(set, categories))
+        parts = [p for name, p in taken if name in names]
+        conditions = self._mask_conditions([c for c in search.must if c.key != _PARTITION_KEY])
+        wanted = search.limit + len(excluded)
+        while True:
+            candidates, complete = [], True
+            for part in parts:
+                ids, scores, all_taken = _top(part, seen, search.using, query, conditions, wanted)
+                candidates.extend(zip(scores.tolist(), ids))
+                complete &= all_taken
+            found = _best(candidates, excluded, search.limit)
+            # A point changed during the scan can appear twice (old and new row): ask for more.
+            if len(found) == search.limit or complete:
+                return found
+            wanted *= 2
+
+    def _mask_conditions(self, conditions: Sequence[Condition]) -> list[tuple[str, str, object]]:
+        """The conditions as (column kind, key, test) on the partitions' columns."""
+        out: list[tuple[str, str, object]] = []
+        for cond in conditions:
+            if isinstance(cond, AnyOf):
+                codes = self._code_of[cond.key]
+                out.append(("codes", cond.key, np.array([codes[v] for v in cond.values if v in codes], dtype=np.int32)))
+            elif isinstance(cond, Between):
+                out.append(("numbers", cond.key, (cond.gte, cond.lte)))
+            else:
+                out.append(("numbers", cond.key, float(cond.value)))
+        return out
+
+
+def _top(part: _Partition, seen: int, using: str, query: np.ndarray, conditions: list[tuple[str, str, object]],
+         wanted: int) -> tuple[list[str], np.ndarray, bool]:
+    """A partition's best `wanted` rows that pass, as of write `seen`: ids, scores, and whether
+    they are all that pass."""
+    n = part.size  # read after `seen`: every row born by then is below it
+    if n == 0:
+        return [], np.empty(0, dtype=np.float32), True
+    scores = part.vectors[using][:n] @ query  # (n,)
+    passing = (part.born[:n] <= seen) & (part.died[:n] > seen)
+    for column, key, test in conditions:
+        if column == "codes":
+            passing &= np.isin(part.codes[key][:n], test)
+        elif isinstance(test, tuple):
+            values, (gte, lte) = part.numbers[key][:n], test
+            # NaN (absent) fails both comparisons, as an absent field fails the engine's range.
+            passing &= np.greater_equal(values, -np.inf if gte is None else gte)
+            passing &= np.less_equal(values, np.inf if lte is None else lte)
+        else:
+            passing &= part.numbers[key][:n] == test
+    rows = np.flatnonzero(passing)
+    if len(rows) > wanted:
+        kept = np.argpartition(-scores[rows], wanted - 1)[:wanted]
+        rows, all_taken = rows[kept], False
+    else:
+        all_taken = True
+    ids = part.ids
+    return [ids[r] for r in rows.tolist()], scores[rows], all_taken
+
+
+def _best(candidates: list[tuple[float, str]], excluded: set[str], limit: int) -> list[tuple[str, float]]:
+    found: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for score, point_id in sorted(candidates, key=lambda c: -c[0]):
+        if point_id in excluded or point_id in seen:
+            continue
+        seen.add(point_id)
+        found.append((point_id, score))
+        if len(found) == limit:
+            break
+    return found
