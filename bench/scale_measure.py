@@ -21,12 +21,14 @@ from bench.index_recall import FILTER_SHAPES, QUERY_TYPES, fill
 from bench.scale_index import BenchConfig
 from bench.scale_queries import Query, Stubs, _RecordingStore, draw_queries, grpc_request, run_exact, run_in_process
 from fashionrec.artifact import ModelArtifact
-from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings, ServerStore
+from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings, ServerStore, edge_search
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.schema import IndexedItem
-from fashionrec.v1 import retrieval_pb2, retrieval_pb2_grpc
+from fashionrec.v1 import outfit_pb2, outfit_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
 
-METHODS = ("grpc", "in_process", "engine", "exact")
+# "engine" is EdgeStore.search (the scan table for the small vectors, else the engine);
+# "engine_only" the same search as the engine alone would run it (edge_search.run_search).
+METHODS = ("grpc", "in_process", "engine", "engine_only", "exact")
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -67,7 +69,7 @@ def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
 
 def measure_cell(cell: Cell, queries: Sequence[Query], index: CatalogIndex, recorder: CatalogIndex,
                  store: EdgeStore, exact: ExactCatalog, stubs: Stubs) -> None:
-    """Each query through the four paths, the order rotating from one query to the next."""
+    """Each query through every path, the order rotating from one query to the next."""
     for n, q in enumerate(queries):
         run_in_process(recorder, q)  # untimed: captures the composed search
         version, search = recorder._store.last  # type: ignore[attr-defined]
@@ -75,10 +77,12 @@ def measure_cell(cell: Cell, queries: Sequence[Query], index: CatalogIndex, reco
             "grpc": lambda: stubs(q),
             "in_process": lambda: run_in_process(index, q),
             "engine": lambda: store.search(version, search),
+            "engine_only": lambda: edge_search.run_search(store._shard(version), store._settings, search),
             "exact": lambda: run_exact(exact, q),
         }
         results = {}
-        for method in METHODS[n % 4:] + METHODS[:n % 4]:
+        turn = n % len(METHODS)
+        for method in METHODS[turn:] + METHODS[:turn]:
             results[method], ms = _timed(paths[method])
             cell.ms[method].append(ms)
         engine_skus = [p.payload["sku"] for p in results["engine"]]
@@ -104,7 +108,8 @@ def measure_matrix(config: BenchConfig, artifact: ModelArtifact, items: list[Ind
                 all_queries[(kind, shape)] = queries
                 s = cell.summary()
                 print(f"  {kind:26s} {shape:22s} gRPC p50 {s['grpc']['p50_ms']:6.2f}  in-process "
-                      f"{s['in_process']['p50_ms']:6.2f}  engine {s['engine']['p50_ms']:6.2f}  exact "
+                      f"{s['in_process']['p50_ms']:6.2f}  store {s['engine']['p50_ms']:6.2f}  engine alone "
+                      f"{s['engine_only']['p50_ms']:6.2f}  exact "
                       f"{s['exact']['p50_ms']:6.2f} ms  recall engine {fmt(s['recall_engine'])} "
                       f"gRPC {fmt(s['recall_grpc'])}", flush=True)
     return cells, all_queries
@@ -127,9 +132,16 @@ def measure_local(config: BenchConfig, artifact: ModelArtifact, items: list[Inde
 # -- throughput --------------------------------------------------------------------------
 
 
-def _client_load(address: str, payloads: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
-    """Runs in a child process: `clients` threads, each on its own connection, call Manipulate back to back."""
-    requests = [retrieval_pb2.ManipulateRequest.FromString(p) for p in payloads]
+_THROUGHPUT_CALLS = {
+    "Manipulate": (retrieval_pb2.ManipulateRequest, lambda channel: retrieval_pb2_grpc.RetrievalServiceStub(channel).Manipulate),
+    "Complete": (outfit_pb2.CompleteRequest, lambda channel: outfit_pb2_grpc.OutfitServiceStub(channel).Complete),
+}
+
+
+def _client_load(address: str, method: str, payloads: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
+    """Runs in a child process: `clients` threads, each on its own connection, call `method` back to back."""
+    request_type, stub = _THROUGHPUT_CALLS[method]
+    requests = [request_type.FromString(p) for p in payloads]
     barrier = threading.Barrier(clients)
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
@@ -137,7 +149,7 @@ def _client_load(address: str, payloads: list[bytes], clients: int, seconds: flo
     def client(n: int) -> None:
         options = [("grpc.use_local_subchannel_pool", 1)]  # a connection of its own
         with grpc.insecure_channel(address, options=options) as channel:
-            call = retrieval_pb2_grpc.RetrievalServiceStub(channel).Manipulate
+            call = stub(channel)
             call(requests[n % len(requests)], timeout=30)  # connect
             barrier.wait()
             deadline = time.perf_counter() + seconds
@@ -157,23 +169,24 @@ def _client_load(address: str, payloads: list[bytes], clients: int, seconds: flo
     for t in threads:
         t.join()
     ms = np.concatenate([np.array(x) for x in latencies])
-    return {"clients": clients, "seconds": seconds, "calls": int(ms.size), "errors": sum(errors),
+    return {"method": method, "clients": clients, "seconds": seconds, "calls": int(ms.size), "errors": sum(errors),
             "calls_per_s": ms.size / seconds, "p50_ms": float(np.percentile(ms, 50)),
             "p99_ms": float(np.percentile(ms, 99))}
 
 
 def measure_throughput(config: BenchConfig, address: str, queries: dict) -> list[dict[str, Any]]:
-    """Manipulate (all four filter shapes) at each client count, clients in a child process of their own."""
-    payloads = [grpc_request(q)[1].SerializeToString()
-                for shape in FILTER_SHAPES for q in queries[("manipulate", shape)]]
+    """Manipulate (the engine's graphs) and Complete (the scan table), all four filter shapes each,
+    at each client count; the clients in a child process of their own."""
     out = []
     # A process pool (not multiprocessing.Pool, which restarts a child that fails to start forever).
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for clients in config.clients:
-            result = pool.submit(_client_load, address, payloads, clients, config.load_seconds).result()
-            result["load_average"] = os.getloadavg()
-            print(f"  Manipulate, {clients:2d} clients: {result['calls_per_s']:7.1f} calls/s  "
-                  f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}",
-                  flush=True)
-            out.append(result)
+        for method, kind in (("Manipulate", "manipulate"), ("Complete", "outfit")):
+            payloads = [grpc_request(q)[1].SerializeToString() for shape in FILTER_SHAPES for q in queries[(kind, shape)]]
+            for clients in config.clients:
+                result = pool.submit(_client_load, address, method, payloads, clients, config.load_seconds).result()
+                result["load_average"] = os.getloadavg()
+                print(f"  {method}, {clients:2d} clients: {result['calls_per_s']:7.1f} calls/s  "
+                      f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}",
+                      flush=True)
+                out.append(result)
     return out

@@ -31,11 +31,13 @@ def test_scale_bench_reports_every_cell_with_recall(tmp_path: Path) -> None:
         assert cell["recall_engine"] is not None and cell["recall_engine"] >= 0.9, (key, cell["recall_engine"])
         assert cell["recall_grpc"] is not None and cell["recall_grpc"] >= 0.9, (key, cell["recall_grpc"])
         assert cell["local"] is None
-    assert [t["clients"] for t in report["throughput"]] == [1, 2]
+    assert [(t["method"], t["clients"]) for t in report["throughput"]] == [
+        ("Manipulate", 1), ("Manipulate", 2), ("Complete", 1), ("Complete", 2)]
     assert all(t["calls"] > 0 and t["errors"] == 0 for t in report["throughput"])
     assert report["build"]["reused"] is False
     assert report["build"]["build_s"] > 0 and report["build"]["optimize_s"] >= 0
     assert report["build"]["optimized"] is False
+    assert report["build"]["table_fill_s"] >= 0
     assert report["model"]["attribute_dim"] == 32 and report["model"]["outfit_dim"] == 64
     assert {"index_ready", "after_queries"} <= set(report["rss_bytes_per_point"])
     assert "load average" in report["uptime_start"]
