@@ -5,7 +5,8 @@ checked here on an oversampled result, or the whole filter), `scan_exactly` whet
 an exact scan or to the graph, `query_request` builds the request (beam, ACORN, the int8
 rescoring), and `run_search` runs it, falling back to the whole filter when too few hits pass. Each
 takes the store's IndexSettings; fashionrec.index.edge_store holds the shards. docs/index.md says
-why each rule is there, with the measurements.
+why each rule is there, with the measurements. When the store has a full ScanTable, the checked
+conditions are decided from its columns and only the k answers' payloads are read.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 import qdrant_edge as edge
 
 from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, holds
+from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, ScoredPoint
 
-__all__ = ["engine_filter", "planned_search", "query_request", "run_search", "scan_exactly"]
+__all__ = ["engine_filter", "planned_search", "query_request", "run_search", "scan_exactly", "with_payloads"]
 
 
 def _condition(cond: Condition) -> edge.FieldCondition:
@@ -42,11 +44,19 @@ def engine_filter(must: Sequence[Condition]) -> edge.Filter | None:
     return edge.Filter(must=[_condition(c) for c in must]) if must else None
 
 
-def run_search(shard: edge.EdgeShard, settings: IndexSettings, search: Search) -> list[ScoredPoint]:
-    """Runs a Search as planned: the looser search and the checks, else the whole filter in the engine."""
+def run_search(shard: edge.EdgeShard, settings: IndexSettings, search: Search,
+               columns: ScanTable | None = None) -> list[ScoredPoint]:
+    """Runs a Search as planned: the looser search and the checks, else the whole filter in the engine.
+
+    Args:
+        columns: the version's scan table, to check conditions on (None: on the hits' payloads).
+    """
     sent, checked = planned_search(shard, settings, search)
     if checked:
-        found = _run(shard, settings, sent, checked, search.limit)
+        if columns is not None and columns.can_check(checked):
+            found = _run_checked_by_columns(shard, settings, sent, checked, search.limit, columns)
+        else:
+            found = _run(shard, settings, sent, checked, search.limit)
         if len(found) == search.limit:
             return found
         # Fewer than k of the oversampled hits passed: the engine applies the whole filter.
@@ -64,6 +74,28 @@ def _run(shard: edge.EdgeShard, settings: IndexSettings, sent: Search, checked: 
             if len(found) == k:
                 break
     return found
+
+
+def _run_checked_by_columns(shard: edge.EdgeShard, settings: IndexSettings, sent: Search,
+                            checked: Sequence[Condition], k: int, columns: ScanTable) -> list[ScoredPoint]:
+    """`_run` with the conditions checked on the table's columns: the engine returns no payloads,
+    and only the k that pass are read."""
+    excluded = set(sent.exclude_ids)
+    hits = [(str(h.id), h.score) for h in shard.query(query_request(shard, settings, sent, with_payload=False))]
+    hits = [(point_id, score) for point_id, score in hits if point_id not in excluded]
+    verdicts = columns.check([point_id for point_id, _ in hits], checked)
+    undecided = [point_id for point_id, _ in hits if point_id not in verdicts]
+    if undecided:  # written after the engine answered: decided on their payloads
+        for record in shard.retrieve(undecided, True, False):
+            verdicts[str(record.id)] = all(holds(c, record.payload or {}) for c in checked)
+    return with_payloads(shard, [(point_id, score) for point_id, score in hits if verdicts.get(point_id)][:k])
+
+
+def with_payloads(shard: edge.EdgeShard, found: Sequence[tuple[str, float]]) -> list[ScoredPoint]:
+    """The hits (point id, score) with their payloads; a point deleted since is left out."""
+    records = shard.retrieve([point_id for point_id, _ in found], True, False)
+    payloads = {str(r.id): dict(r.payload or {}) for r in records}
+    return [ScoredPoint(point_id, score, payloads[point_id]) for point_id, score in found if point_id in payloads]
 
 
 def planned_search(shard: edge.EdgeShard, settings: IndexSettings, search: Search) -> tuple[Search, tuple[Condition, ...]]:
@@ -109,7 +141,8 @@ def planned_search(shard: edge.EdgeShard, settings: IndexSettings, search: Searc
     return search, ()
 
 
-def query_request(shard: edge.EdgeShard, settings: IndexSettings, search: Search) -> edge.QueryRequest:
+def query_request(shard: edge.EdgeShard, settings: IndexSettings, search: Search,
+                  with_payload: bool = True) -> edge.QueryRequest:
     """The engine request `run_search` sends for a Search: the plan (scan_exactly), the beam, the filter.
 
     The excluded points (the query item, an outfit's items) are not in it: `run_search` drops them
@@ -133,7 +166,7 @@ def query_request(shard: edge.EdgeShard, settings: IndexSettings, search: Search
         # ndarray.tolist() converts in C; a comprehension of float(x) cost ~70 µs a query.
         query=edge.Query.Nearest(_as_floats(search.vector), using=search.using),
         filter=engine_filter(search.must),
-        with_payload=True,
+        with_payload=with_payload,
         params=params,
     )
 

@@ -322,20 +322,19 @@ class EdgeStore(VectorStore):
         table = self._tables.get(version)
         if table is not None and table.answers(search):
             return self._scan_table(shard, table, search)
-        return edge_search.run_search(shard, self._settings, search)
+        return edge_search.run_search(shard, self._settings, search, table)
 
     @staticmethod
     def _scan_table(shard: edge.EdgeShard, table: ScanTable, search: Search) -> list[ScoredPoint]:
         """The table's exact top k, with the hits' payloads read from the engine."""
         for _ in range(2):
             found = table.search(search)
-            records = shard.retrieve([point_id for point_id, _ in found], True, False)
-            payloads = {str(r.id): dict(r.payload or {}) for r in records}
-            if len(payloads) == len(found):
+            hits = edge_search.with_payloads(shard, found)
+            if len(hits) == len(found):
                 break
-            # A hit deleted while the scan ran (its row was read before it was marked dead):
-            # the second scan no longer sees it.
-        return [ScoredPoint(point_id, score, payloads[point_id]) for point_id, score in found if point_id in payloads]
+            # A hit deleted while the scan ran (a reader on a partition's old arrays): the second
+            # scan no longer sees it.
+        return hits
 
     def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:
         """What the engine is asked for `search`, and the conditions checked on its hits (edge_search)."""

@@ -294,7 +294,11 @@ class ScanTable:
 
     def answers(self, search: Search) -> bool:
         """Whether this table can run the search: a held vector, and conditions on held fields."""
-        return self.ready and search.using in self.dims and all(self._held(c) for c in search.must)
+        return self.ready and search.using in self.dims and self.can_check(search.must)
+
+    def can_check(self, conditions: Sequence[Condition]) -> bool:
+        """Whether `check` can decide these conditions (the table is full, and holds their fields)."""
+        return self.ready and all(self._held(c) for c in conditions)
 
     def _held(self, cond: Condition) -> bool:
         kind = KEYWORD if cond.key == _PARTITION_KEY else self.field_kinds.get(cond.key)
@@ -334,6 +338,37 @@ class ScanTable:
                 return found
             wanted *= 2
 
+    def check(self, ids: Sequence[str], conditions: Sequence[Condition]) -> dict[str, bool]:
+        """Whether each held point meets every condition, from the columns (no payload read).
+
+        Used to check an engine search's hits (edge_search's post-filtered plan): at 1M points
+        the engine took ~0.13 ms a hit to read payloads. Ids the table does not hold (a point
+        written after the engine answered, or being moved) are left out: the caller decides them.
+
+        Raises:
+            ValueError: `can_check` is False.
+        """
+        if not self.can_check(conditions):
+            raise ValueError(f"the scan table cannot check {conditions}")
+        categories = [set(c.values) for c in conditions if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
+        tests = self._mask_conditions([c for c in conditions if c.key != _PARTITION_KEY])
+        rows: dict[str, tuple[_Partition, list[int], list[str]]] = {}
+        for point_id in ids:
+            where = self._where.get(point_id)
+            part = self._partitions.get(where[0]) if where else None
+            r = where[1] if where else -1
+            # The point's current row, unless a write moved it between the two reads.
+            if part is not None and r < part.size and part.ids[r] == point_id and part.died[r] == _NEVER:
+                group = rows.setdefault(where[0], (part, [], []))
+                group[1].append(r)
+                group[2].append(point_id)
+        out: dict[str, bool] = {}
+        for category, (part, at, held) in rows.items():
+            in_category = all(category in values for values in categories)
+            passing = _passing(part, np.array(at), tests) & in_category
+            out.update(zip(held, passing.tolist()))
+        return out
+
     def _mask_conditions(self, conditions: Sequence[Condition]) -> list[tuple[str, str, object]]:
         """The conditions as (column kind, key, test) on the partitions' columns."""
         out: list[tuple[str, str, object]] = []
@@ -356,18 +391,8 @@ def _top(part: _Partition, seen: int, using: str, query: np.ndarray, conditions:
     if n == 0:
         return [], np.empty(0, dtype=np.float32), True
     scores = part.vectors[using][:n] @ query  # (n,)
-    passing = (part.born[:n] <= seen) & (part.died[:n] > seen)
-    for column, key, test in conditions:
-        if column == "codes":
-            passing &= np.isin(part.codes[key][:n], test)
-        elif isinstance(test, tuple):
-            values, (gte, lte) = part.numbers[key][:n], test
-            # NaN (absent) fails both comparisons, as an absent field fails the engine's range.
-            passing &= np.greater_equal(values, -np.inf if gte is None else gte)
-            passing &= np.less_equal(values, np.inf if lte is None else lte)
-        else:
-            passing &= part.numbers[key][:n] == test
-    rows = np.flatnonzero(passing)
+    visible = (part.born[:n] <= seen) & (part.died[:n] > seen)
+    rows = np.flatnonzero(visible & _passing(part, slice(0, n), conditions))
     if len(rows) > wanted:
         kept = np.argpartition(-scores[rows], wanted - 1)[:wanted]
         rows, all_taken = rows[kept], False
@@ -375,6 +400,22 @@ def _top(part: _Partition, seen: int, using: str, query: np.ndarray, conditions:
         all_taken = True
     ids = part.ids
     return [ids[r] for r in rows.tolist()], scores[rows], all_taken
+
+
+def _passing(part: _Partition, rows: slice | np.ndarray, conditions: list[tuple[str, str, object]]) -> np.ndarray:
+    """Whether each of the rows meets every condition (bool, one per row)."""
+    passing = np.ones(len(part.born[rows]), dtype=bool)
+    for column, key, test in conditions:
+        if column == "codes":
+            passing &= np.isin(part.codes[key][rows], test)
+        elif isinstance(test, tuple):
+            values, (gte, lte) = part.numbers[key][rows], test
+            # NaN (absent) fails both comparisons, as an absent field fails the engine's range.
+            passing &= np.greater_equal(values, -np.inf if gte is None else gte)
+            passing &= np.less_equal(values, np.inf if lte is None else lte)
+        else:
+            passing &= part.numbers[key][rows] == test
+    return passing
 
 
 def _best(candidates: list[tuple[float, str]], excluded: set[str], limit: int) -> list[tuple[str, float]]:

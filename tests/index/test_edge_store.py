@@ -258,3 +258,39 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
         check()
     finally:
         index.close()
+
+
+def test_post_filter_checks_on_the_scan_tables_columns_give_the_payload_checks_answer(tmp_path: Path) -> None:
+    """The large vectors' oversampled looser search, its conditions checked on the table's
+    columns (no payloads read but the k answers'), answers as the checks on payloads and as the
+    engine's whole filter."""
+    artifact = synthetic_artifact("v1")
+    spec = artifact.spec
+    settings = IndexSettings(post_filter_scan_min_points=0)  # 500 points: post-filter anyway
+    store = EdgeStore(tmp_path / "cols", settings)
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    index.upsert(synthetic_items(artifact, 500, seed=4))
+    index.patch([ItemPatch(f"sku-{i}", 2e9, price=75.0, in_stock=False) for i in range(0, 500, 9)])
+    try:
+        shard, table = store._shard("v1"), store._tables["v1"]
+        whole_filter = dataclasses.replace(settings, post_filter_min_fraction=0.0)
+        rng = np.random.default_rng(1)
+        attribute = spec.attribute_names[1]
+        filters = [(Between("price", 40.0, 160.0),), (AnyOf("category", spec.categories[:3]), Equals("in_stock", 0)),
+                   (AnyOf(schema.predicted_key(attribute), spec.vocabulary.attributes[1].values[:3]),
+                    Between("price", None, 150.0))]
+        for using in (schema.WHOLE, schema.MANIPULATION, schema.CHUNKS):
+            for must in filters:
+                search = Search(using, schema.unit(rng.normal(size=schema.vector_dims(spec)[using])), 8, must,
+                                (point_id("sku-1"),))
+                assert edge_search.planned_search(shard, settings, search)[1], "not post-filtered"
+                by_columns = edge_search.run_search(shard, settings, search, table)
+                by_payloads = edge_search.run_search(shard, settings, search)
+                engine = edge_search.run_search(shard, whole_filter, search)
+                assert len(by_columns) == 8
+                assert by_columns == by_payloads
+                assert [h.id for h in by_columns] == [h.id for h in engine]
+    finally:
+        index.close()

@@ -187,3 +187,23 @@ def test_readers_during_changes_see_every_point_once() -> None:
         for reader in readers:
             reader.join()
     assert bad == []
+
+
+def test_check_decides_conditions_from_the_columns_as_filters_holds_does() -> None:
+    rng = np.random.default_rng(3)
+    table, reference = _table(), Reference()
+    points = [_point(i, rng) for i in range(600)]
+    table.upsert(points)
+    reference.upsert(points)
+    patches = [(f"p{i}", {"price": "n/a" if i % 2 else 25.0, "in_stock": True}) for i in range(0, 600, 5)]
+    table.set_fields(patches)
+    reference.set_fields(patches)
+    table.delete(["p7"])
+    reference.delete(["p7"])
+    ids = [f"p{i}" for i in range(600)] + ["p-unknown"]
+    for must in FILTERS:
+        verdicts = table.check(ids, must)
+        assert set(verdicts) == set(reference.points)  # the deleted and the unknown are left out
+        assert verdicts == {i: all(holds(c, p.payload) for c in must) for i, p in reference.points.items()}, must
+    with pytest.raises(ValueError, match="cannot check"):
+        table.check(ids, (AnyOf("title", ("x",)),))
