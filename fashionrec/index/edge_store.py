@@ -153,7 +153,7 @@ class EdgeStore(VectorStore):
         if not self._settings.scan_small_vectors_in_memory:
             return
         dims = {name: dim for name, dim in schema.vector_dims(spec).items() if not self._settings.has_graph(name)}
-        table = ScanTable(dims, schema.payload_indexes(spec))
+        table = ScanTable(dims, schema.payload_indexes(spec), self._settings.scan_threads or os.cpu_count() or 1)
         self._tables[version] = table
         if empty:
             table.mark_ready()
@@ -186,7 +186,8 @@ class EdgeStore(VectorStore):
                     return
         except Exception:
             _log.exception("filling the scan table of %s failed; its searches stay on the engine", version)
-            self._tables.pop(version, None)
+            if self._tables.get(version) is table:
+                self._drop_table(version)
 
     def wait_for_tables(self, timeout: float | None = None) -> bool:
         """Waits until the open versions' scan tables are full; False when one is not within timeout."""
@@ -208,7 +209,12 @@ class EdgeStore(VectorStore):
             # A point without one of the table's vectors: the engine holds what the table
             # cannot, so the version's searches go back to the engine.
             _log.exception("scan table of %s dropped", version)
-            self._tables.pop(version, None)
+            self._drop_table(version)
+
+    def _drop_table(self, version: str) -> None:
+        table = self._tables.pop(version, None)
+        if table is not None:
+            table.close()
 
     def create_version(self, artifact: ModelArtifact) -> None:
         spec = artifact.spec
@@ -268,7 +274,7 @@ class EdgeStore(VectorStore):
         self.artifact(version)
         with self._lock:
             shard = self._shards.pop(version, None)
-            self._tables.pop(version, None)
+            self._drop_table(version)
             if shard is not None:
                 shard.close()
             self._artifacts.pop(version, None)
@@ -436,7 +442,8 @@ class EdgeStore(VectorStore):
 
     def close(self) -> None:
         with self._write_lock, self._lock:
-            self._tables.clear()
+            for version in list(self._tables):
+                self._drop_table(version)
             for shard in self._shards.values():
                 shard.close()
             self._shards.clear()

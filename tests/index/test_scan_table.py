@@ -72,15 +72,17 @@ FILTERS: list[tuple[Condition, ...]] = [
 ]
 
 
-def _table() -> ScanTable:
-    table = ScanTable(DIMS, FIELDS)
+def _table(scan_threads: int = 1) -> ScanTable:
+    # With threads, every search is scanned in parallel (no size floor), to test that path too.
+    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_rows=0)
     table.mark_ready()
     return table
 
 
-def test_searches_match_brute_force_through_growth_changes_and_compaction() -> None:
+@pytest.mark.parametrize("scan_threads", [1, 2])
+def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_threads: int) -> None:
     rng = np.random.default_rng(0)
-    table, reference = _table(), Reference()
+    table, reference = _table(scan_threads), Reference()
     # 5,000 points (partitions grow from 1,024 rows several times), then 3,000 changes and 1,500
     # deletes: more than a quarter of the rows die, so partitions are compacted.
     for start in range(0, 5000, 500):
@@ -104,6 +106,7 @@ def test_searches_match_brute_force_through_growth_changes_and_compaction() -> N
             exclude = tuple(f"p{i}" for i in range(1, 40, 3))
             search = Search(using, query, 10, must, exclude)
             _same(table.search(search), reference.search(search))
+    table.close()
 
 
 @settings(max_examples=60, deadline=None)
