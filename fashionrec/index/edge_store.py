@@ -153,7 +153,11 @@ class EdgeStore(VectorStore):
         if not self._settings.scan_small_vectors_in_memory:
             return
         dims = {name: dim for name, dim in schema.vector_dims(spec).items() if not self._settings.has_graph(name)}
-        table = ScanTable(dims, schema.payload_indexes(spec), self._settings.scan_threads or os.cpu_count() or 1)
+        parts = [schema.attr_vector(a) for a in spec.attribute_names]
+        # `chunks` is concat_a attr_<a> (schema.point_vectors): answered from them, no copy held.
+        composites = {schema.CHUNKS: parts} if set(parts) <= set(dims) else {}
+        table = ScanTable(dims, schema.payload_indexes(spec), self._settings.scan_threads or os.cpu_count() or 1,
+                          composites=composites)
         self._tables[version] = table
         if empty:
             table.mark_ready()
@@ -326,7 +330,9 @@ class EdgeStore(VectorStore):
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         shard = self._shard(version)
         table = self._tables.get(version)
-        if table is not None and table.answers(search):
+        if table is not None and table.answers(search) and (
+                not self._settings.has_graph(search.using)
+                or table.floats_to_scan(search) <= self._settings.scan_table_max_floats):
             return self._scan_table(shard, table, search)
         return edge_search.run_search(shard, self._settings, search, table)
 

@@ -119,12 +119,16 @@ class ScanTable:
             least parallel_min_rows rows (1: the calling thread alone). close() stops them.
         parallel_min_rows: below this many rows a search runs in the calling thread (handing
             a 167k-row category to a thread cost more than it saved).
+        composites: vectors the table answers without holding them: each is the concatenation
+            of held vectors, in order (`chunks` = concat_a `attr_<a>`), so its inner product is
+            the sum of theirs, and parts whose slice of the query is zero are not read.
     """
 
     dims: Mapping[str, int]
     field_kinds: Mapping[str, str]
     scan_threads: int = 1
     parallel_min_rows: int = 200_000
+    composites: Mapping[str, Sequence[str]] = field(default_factory=dict)
     _partitions: dict[str, _Partition] = field(default_factory=dict)
     _where: dict[str, tuple[str, int]] = field(default_factory=dict)  # point id -> (category, row)
     _code_of: dict[str, dict[str, int]] = field(default_factory=dict)  # keyword key -> value -> code
@@ -135,6 +139,9 @@ class ScanTable:
     _pool: ThreadPoolExecutor | None = None
 
     def __post_init__(self) -> None:
+        missing = {name: parts for name, parts in self.composites.items() if not set(parts) <= set(self.dims)}
+        if missing:
+            raise ValueError(f"composites of vectors the table does not hold: {missing}")
         if self.scan_threads > 1:
             self._pool = ThreadPoolExecutor(self.scan_threads, thread_name_prefix="scan-table")
         unknown = {k: v for k, v in self.field_kinds.items() if v not in (KEYWORD, FLOAT, INTEGER)}
@@ -310,7 +317,35 @@ class ScanTable:
 
     def answers(self, search: Search) -> bool:
         """Whether this table can run the search: a held vector, and conditions on held fields."""
-        return self.ready and search.using in self.dims and self.can_check(search.must)
+        return (search.using in self.dims or search.using in self.composites) and self.can_check(search.must)
+
+    def floats_to_scan(self, search: Search) -> int:
+        """How many floats `search` would read: rows of the categories it allows x the query's
+        non-zero parts (what the store weighs against a graph search for a composite)."""
+        parts = self._query_parts(search)
+        rows = sum(p.size for p in self._selected(list(self._partitions.items()), search))
+        return rows * sum(len(q) for _, q in parts)
+
+    def _query_parts(self, search: Search) -> list[tuple[str, np.ndarray]]:
+        """The (held vector, slice of the query) pairs whose products sum to the search's scores."""
+        query = np.asarray(search.vector, dtype=np.float32)  # (dim,)
+        if search.using in self.dims:
+            return [(search.using, query)]
+        parts, start = [], 0
+        for name in self.composites[search.using]:
+            piece = query[start:start + self.dims[name]]
+            start += self.dims[name]
+            if piece.any() or (not parts and start == len(query)):  # all zero: one part scores the ties
+                parts.append((name, piece))
+        if start != len(query):
+            raise ValueError(f"a {search.using!r} query has {len(query)} floats, its parts {start}")
+        return parts
+
+    @staticmethod
+    def _selected(taken: list[tuple[str, _Partition]], search: Search) -> list[_Partition]:
+        """The partitions of the categories the search's conditions allow."""
+        allowed = [set(c.values) for c in search.must if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
+        return [part for name, part in taken if all(name in values for values in allowed)]
 
     def can_check(self, conditions: Sequence[Condition]) -> bool:
         """Whether `check` can decide these conditions (the table is full, and holds their fields)."""
@@ -330,22 +365,20 @@ class ScanTable:
         """
         if not self.answers(search):
             raise ValueError(f"the scan table cannot answer a search on {search.using!r} with {search.must}")
-        query = np.asarray(search.vector, dtype=np.float32)  # (dim,)
+        query = self._query_parts(search)
         excluded = set(search.exclude_ids)
-        categories = [c.values for c in search.must if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
         while True:
             taken = list(self._partitions.items())
             seen = self._published  # read after the partitions (the module docstring says why)
             if len(taken) == len(self._partitions) and all(self._partitions.get(n) is p for n, p in taken):
                 break
-        names = {n for n, _ in taken} if not categories else set.intersection(*map(set, categories))
-        parts = [p for name, p in taken if name in names]
+        parts = self._selected(taken, search)
         conditions = self._mask_conditions([c for c in search.must if c.key != _PARTITION_KEY])
         # Each point is seen once, as of write `seen`: k + excluded rows from each partition hold the answer.
         wanted = search.limit + len(excluded)
 
         def scan(part: _Partition) -> list[tuple[float, str]]:
-            ids, scores = _top(part, seen, search.using, query, conditions, wanted)
+            ids, scores = _top(part, seen, query, conditions, wanted)
             return list(zip(scores.tolist(), ids))
 
         rows = sum(p.size for p in parts)
@@ -400,13 +433,18 @@ class ScanTable:
         return out
 
 
-def _top(part: _Partition, seen: int, using: str, query: np.ndarray, conditions: list[tuple[str, str, object]],
-         wanted: int) -> tuple[list[str], np.ndarray]:
-    """A partition's best `wanted` rows that pass, as of write `seen`: their ids and scores."""
+def _top(part: _Partition, seen: int, query: list[tuple[str, np.ndarray]],
+         conditions: list[tuple[str, str, object]], wanted: int) -> tuple[list[str], np.ndarray]:
+    """A partition's best `wanted` rows that pass, as of write `seen`: their ids and scores.
+
+    `query`: (held vector, its slice of the query) pairs; the score is the sum of their products.
+    """
     n = part.size  # read after `seen`: every row born by then is below it
     if n == 0:
         return [], np.empty(0, dtype=np.float32)
-    scores = part.vectors[using][:n] @ query  # (n,)
+    scores = part.vectors[query[0][0]][:n] @ query[0][1]  # (n,)
+    for name, piece in query[1:]:
+        scores += part.vectors[name][:n] @ piece
     visible = (part.born[:n] <= seen) & (part.died[:n] > seen)
     rows = np.flatnonzero(visible & _passing(part, slice(0, n), conditions))
     if len(rows) > wanted:

@@ -77,6 +77,10 @@ class IndexSettings:
     # more (0: one per CPU). 1M rows of 44 floats, one BLAS thread each: 16.4 ms in one thread,
     # 10.3 ms in two (2 cores); a search of one category (167k rows) stays in its own thread.
     scan_threads: int = 0
+    # A search on `chunks` (the weighted similar_by) is answered from the scan table's attr_<a>
+    # columns when it reads at most this many floats (rows of the categories it allows x the
+    # non-zero parts of its query), else it goes to the graph. (Measured in round 7: see docs/index.md.)
+    scan_table_max_floats: int = 40_000_000
     quantization_oversampling: float = 4.0
     # Search beam per named vector, from the 100k bench: 128 kept whole and outfit at recall 1.000
     # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that

@@ -213,7 +213,7 @@ def test_a_whole_filter_estimated_above_the_looser_one_still_asks_for_k() -> Non
 def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_path: Path) -> None:
     """Reopened, the store fills its scan table in the background; through writes of every kind
     (changed vectors, patched price / stock / brand, deletes, new items) the table's answers
-    stay the engine's exact scan's."""
+    stay the engine's exact scan's, for the small vectors and for `chunks` composed from them."""
     artifact = synthetic_artifact("v1")
     spec = artifact.spec
     items = synthetic_items(artifact, 400, seed=5)
@@ -236,11 +236,16 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
             cats = spec.categories
             filters = [(), (AnyOf("category", (cats[1],)),), (AnyOf("category", cats[:2]), Equals("in_stock", 1)),
                        (Between("price", 40.0, 120.0),), (AnyOf("brand", ("acme", "dune")), Between("price", None, 90.0))]
-            for using, dim in schema.vector_dims(spec).items():
-                if store._settings.has_graph(using):
+            dims = schema.vector_dims(spec)
+            # `chunks` too, from the attr_<a> columns; a weighted query with an attribute at weight 0.
+            weights = np.repeat(rng.uniform(size=len(spec.attribute_names)) * [0, 1, 1, 1, 0, 1],
+                                [schema.attribute_vector_dim(spec, a) for a in spec.attribute_names])
+            for using, dim in dims.items():
+                if store._settings.has_graph(using) and using != schema.CHUNKS:
                     continue
                 for must in filters:
-                    search = Search(using, schema.unit(rng.normal(size=dim)), 7, must, (point_id("sku-3"),))
+                    vector = schema.unit(rng.normal(size=dim)) * (weights if using == schema.CHUNKS else 1.0)
+                    search = Search(using, vector, 7, must, (point_id("sku-3"),))
                     assert table.answers(search)
                     found = store.search("v1", search)
                     engine = edge_search.run_search(store._shard("v1"), store._settings, search)

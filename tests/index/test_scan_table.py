@@ -19,6 +19,8 @@ DIMS = {"outfit": 4, "attr_color": 3}
 FIELDS = {"category": KEYWORD, "brand": KEYWORD, "price": FLOAT, "in_stock": INTEGER,
           "predicted_labels.color": KEYWORD}
 CATEGORIES = ("tops", "shoes", "bags")
+COMPOSITES = {"both": ["outfit", "attr_color"]}  # as `chunks` is concat_a attr_<a>
+QUERY_DIMS = {**DIMS, "both": 7}
 
 
 def _point(i: int, rng: np.random.Generator, **payload: object) -> Point:
@@ -49,10 +51,15 @@ class Reference:
 
     def search(self, search: Search) -> list[tuple[str, float]]:
         query = np.asarray(search.vector, dtype=np.float32)
-        scored = [(p.id, float(np.asarray(p.vectors[search.using], dtype=np.float32) @ query))
+        scored = [(p.id, float(_vector(p, search.using) @ query))
                   for p in self.points.values()
                   if p.id not in search.exclude_ids and all(holds(c, p.payload) for c in search.must)]
         return sorted(scored, key=lambda s: -s[1])[:search.limit]
+
+
+def _vector(point: Point, using: str) -> np.ndarray:
+    names = COMPOSITES.get(using, [using])
+    return np.concatenate([np.asarray(point.vectors[name], dtype=np.float32) for name in names])
 
 
 def _same(found: list[tuple[str, float]], expected: list[tuple[str, float]]) -> None:
@@ -74,7 +81,7 @@ FILTERS: list[tuple[Condition, ...]] = [
 
 def _table(scan_threads: int = 1) -> ScanTable:
     # With threads, every search is scanned in parallel (no size floor), to test that path too.
-    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_rows=0)
+    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_rows=0, composites=COMPOSITES)
     table.mark_ready()
     return table
 
@@ -100,7 +107,7 @@ def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_t
     table.delete(gone)
     reference.delete(gone)
     assert len(table) == len(reference.points)
-    for using, dim in DIMS.items():
+    for using, dim in QUERY_DIMS.items():
         for must in FILTERS:
             query = rng.normal(size=dim).astype(np.float32)
             exclude = tuple(f"p{i}" for i in range(1, 40, 3))
@@ -130,9 +137,19 @@ def test_any_sequence_of_writes_answers_as_brute_force(
         else:
             table.delete([f"p{i}"])
             reference.delete([f"p{i}"])
-    for using, dim in DIMS.items():
+    for using, dim in QUERY_DIMS.items():
         search = Search(using, rng.normal(size=dim).astype(np.float32), k, must, ("p3",))
         _same(table.search(search), reference.search(search))
+    # A composite query whose first part is zero (an attribute weighted 0) reads the other part only.
+    zero_first = Search("both", np.r_[np.zeros(4), rng.normal(size=3)].astype(np.float32), k, must)
+    _same(table.search(zero_first), reference.search(zero_first))
+    # Rows read: the allowed categories' live rows and the dead ones not yet compacted away.
+    read = table.floats_to_scan(zero_first)
+    assert read % 3 == 0 and read >= 3 * sum(1 for p in reference.points.values() if _allowed(p.payload["category"], must))
+
+
+def _allowed(category: str, must: tuple[Condition, ...]) -> bool:
+    return all(category in c.values for c in must if isinstance(c, AnyOf) and c.key == "category")
 
 
 def test_what_the_table_cannot_answer_is_said_before_it_is_asked() -> None:
