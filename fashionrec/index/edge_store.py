@@ -365,7 +365,9 @@ class EdgeStore(VectorStore):
     def index_status(self, version: str) -> IndexStatus:
         info = self._shard(version).info()
         per_point = len(schema.vector_dims(self.artifact(version).spec))
-        return IndexStatus(info.points_count, info.points_count * per_point, info.indexed_vectors_count)
+        table = self._tables.get(version)
+        return IndexStatus(info.points_count, info.points_count * per_point, info.indexed_vectors_count,
+                           None if table is None else len(table))
 
     def optimize(self, version: str) -> None:
         """Builds the search graphs in a child process, on a copy, and swaps the copy in (see above).

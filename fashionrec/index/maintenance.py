@@ -69,6 +69,8 @@ class IndexMaintainer:
         status = self._index.index_status()
         self._metrics.points.set(status.points)
         self._metrics.unindexed_ratio.set(status.unindexed_share)
+        if status.scan_table_points is not None:
+            self._metrics.scan_table_points.set(status.scan_table_points)
         paused = status.points == self._last_points
         self._last_points = status.points
         outside = status.unindexed_points - self._left_outside

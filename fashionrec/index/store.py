@@ -155,6 +155,9 @@ class IndexStatus:
     points: int
     vectors: int  # named vectors stored: points × vectors per point
     indexed_vectors: int
+    # Points the embedded store's scan table holds (None: no table, as on a Qdrant server); below
+    # `points` while a reopened store fills it, when the small vectors' searches go to the engine.
+    scan_table_points: int | None = None
 
     @property
     def unindexed_vectors(self) -> int:

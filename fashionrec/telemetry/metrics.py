@@ -132,6 +132,12 @@ class IndexMetrics:
             "Share of the live index's vectors outside the search graphs (searched by an exact scan).",
             registry=registry,
         )
+        self.scan_table_points = Gauge(
+            "fashionrec_index_scan_table_points",
+            "Points the embedded store's scan table holds in memory; below fashionrec_index_points while it "
+            "fills after a start (the small vectors' searches go to the engine until it holds them all).",
+            registry=registry,
+        )
         self.builds = Counter(
             "fashionrec_index_builds", "Builds of the search graphs started by the index maintainer, by outcome.",
             ["outcome"], registry=registry,

@@ -229,7 +229,7 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
         store._shard("v1")  # opening the shard starts the fill
         assert store.wait_for_tables(timeout=60)
         table = store._tables["v1"]
-        assert len(table) == 300
+        assert len(table) == 300 and store.index_status("v1").scan_table_points == 300
         rng = np.random.default_rng(0)
 
         def check() -> None:

@@ -3,6 +3,7 @@ the maintainer that decides when (fashionrec.index.maintenance)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -103,6 +104,10 @@ def test_maintainer_only_reports_when_the_backend_builds_by_itself() -> None:
     assert not maintainer.check() and not maintainer.check() and stub.builds == 0
     assert registry.get_sample_value("fashionrec_index_unindexed_ratio") == 0.8
     assert registry.get_sample_value("fashionrec_index_points") == 500_000
+    assert registry.get_sample_value("fashionrec_index_scan_table_points") == 0.0  # no table: never set
+    stub.statuses = [dataclasses.replace(_status(500_000, 0), scan_table_points=120_000)]  # a table filling
+    maintainer.check()
+    assert registry.get_sample_value("fashionrec_index_scan_table_points") == 120_000
 
 
 
