@@ -15,7 +15,8 @@ What it does, for a catalog of --items points:
    fashionrec_grpc.serving.start_service_process (interceptors, health watch), in this process.
 3. For every cell of bench/index_recall.py's matrix (QUERY_TYPES x FILTER_SHAPES), --queries
    random queries; each query is run, in a rotating order, through
-     gRPC        the generated stub over the loopback socket (client wall time),
+     gRPC        the generated stub over the loopback socket, from a client process of its own
+                 (its wall time; bench.scale_queries.Stubs says why not from this process),
      in-process  the CatalogIndex method (validation, composition, payload parsing),
      engine      EdgeStore.search with the composed vector and filter that call sent
                  (captured from a CatalogIndex over a recording store): the store's plan (the

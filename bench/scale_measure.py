@@ -19,12 +19,13 @@ from qdrant_client import QdrantClient
 
 from bench.index_recall import FILTER_SHAPES, QUERY_TYPES, fill
 from bench.scale_index import BenchConfig
-from bench.scale_queries import Query, Stubs, _RecordingStore, draw_queries, grpc_request, run_exact, run_in_process
+from bench.scale_queries import (REQUEST_TYPES, Query, Stubs, _RecordingStore, draw_queries, grpc_calls, grpc_request,
+                                 run_exact, run_in_process)
 from fashionrec.artifact import ModelArtifact
 from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings, ServerStore, edge_search
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.schema import IndexedItem
-from fashionrec.v1 import outfit_pb2, outfit_pb2_grpc, retrieval_pb2, retrieval_pb2_grpc
+
 
 # "engine" is EdgeStore.search (the scan table for the small vectors, else the engine);
 # "engine_only" the same search as the engine alone would run it (edge_search.run_search).
@@ -84,6 +85,8 @@ def measure_cell(cell: Cell, queries: Sequence[Query], index: CatalogIndex, reco
         turn = n % len(METHODS)
         for method in METHODS[turn:] + METHODS[:turn]:
             results[method], ms = _timed(paths[method])
+            if method == "grpc":
+                ms = stubs.last_ms  # timed in the client process
             cell.ms[method].append(ms)
         engine_skus = [p.payload["sku"] for p in results["engine"]]
         for method, got in (("engine", engine_skus), ("grpc", results["grpc"])):
@@ -96,8 +99,8 @@ def measure_matrix(config: BenchConfig, artifact: ModelArtifact, items: list[Ind
                    index: CatalogIndex, exact: ExactCatalog, address: str) -> tuple[list[Cell], dict]:
     recorder = CatalogIndex(_RecordingStore(store))  # type: ignore[arg-type]
     cells, all_queries = [], {}
-    with grpc.insecure_channel(address) as channel:
-        stubs = Stubs(channel)
+    stubs = Stubs(address)
+    try:
         for kind in QUERY_TYPES:
             for shape in FILTER_SHAPES:
                 queries = draw_queries(kind, shape, artifact, items, config.queries, config.seed)
@@ -112,6 +115,8 @@ def measure_matrix(config: BenchConfig, artifact: ModelArtifact, items: list[Ind
                       f"{s['engine_only']['p50_ms']:6.2f}  exact "
                       f"{s['exact']['p50_ms']:6.2f} ms  recall engine {fmt(s['recall_engine'])} "
                       f"gRPC {fmt(s['recall_grpc'])}", flush=True)
+    finally:
+        stubs.close()
     return cells, all_queries
 
 
@@ -132,16 +137,9 @@ def measure_local(config: BenchConfig, artifact: ModelArtifact, items: list[Inde
 # -- throughput --------------------------------------------------------------------------
 
 
-_THROUGHPUT_CALLS = {
-    "Manipulate": (retrieval_pb2.ManipulateRequest, lambda channel: retrieval_pb2_grpc.RetrievalServiceStub(channel).Manipulate),
-    "Complete": (outfit_pb2.CompleteRequest, lambda channel: outfit_pb2_grpc.OutfitServiceStub(channel).Complete),
-}
-
-
 def _client_load(address: str, method: str, payloads: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
     """Runs in a child process: `clients` threads, each on its own connection, call `method` back to back."""
-    request_type, stub = _THROUGHPUT_CALLS[method]
-    requests = [request_type.FromString(p) for p in payloads]
+    requests = [REQUEST_TYPES[method].FromString(p) for p in payloads]
     barrier = threading.Barrier(clients)
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
@@ -149,7 +147,7 @@ def _client_load(address: str, method: str, payloads: list[bytes], clients: int,
     def client(n: int) -> None:
         options = [("grpc.use_local_subchannel_pool", 1)]  # a connection of its own
         with grpc.insecure_channel(address, options=options) as channel:
-            call = stub(channel)
+            call = grpc_calls(channel)[method]
             call(requests[n % len(requests)], timeout=30)  # connect
             barrier.wait()
             deadline = time.perf_counter() + seconds
