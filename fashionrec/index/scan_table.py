@@ -116,9 +116,11 @@ class ScanTable:
         field_kinds: filter fields by payload key (dotted for nested ones) and kind
             (schema.KEYWORD, FLOAT or INTEGER), as in schema.payload_indexes.
         scan_threads: threads that scan a search's partitions side by side when it reads at
-            least parallel_min_rows rows (1: the calling thread alone). close() stops them.
-        parallel_min_rows: below this many rows a search runs in the calling thread (handing
-            a 167k-row category to a thread cost more than it saved).
+            least parallel_min_floats floats (1: the calling thread alone). close() stops them.
+        parallel_min_floats: below this many floats read a search runs in the calling thread.
+            On 2 cores, one BLAS thread each (`/tmp` script in the issue-16 note): 100k rows of
+            44 floats 1.84 ms in one thread, 1.93 in two; of 64 floats 1.60 -> 1.27 ms; two
+            categories of `chunks` (33k rows x 235) 3.29 -> 1.99 ms; 1M rows of 44 16.4 -> 10.3 ms.
         composites: vectors the table answers without holding them: each is the concatenation
             of held vectors, in order (`chunks` = concat_a `attr_<a>`), so its inner product is
             the sum of theirs, and parts whose slice of the query is zero are not read.
@@ -127,7 +129,7 @@ class ScanTable:
     dims: Mapping[str, int]
     field_kinds: Mapping[str, str]
     scan_threads: int = 1
-    parallel_min_rows: int = 200_000
+    parallel_min_floats: int = 6_000_000
     composites: Mapping[str, Sequence[str]] = field(default_factory=dict)
     _partitions: dict[str, _Partition] = field(default_factory=dict)
     _where: dict[str, tuple[str, int]] = field(default_factory=dict)  # point id -> (category, row)
@@ -381,8 +383,8 @@ class ScanTable:
             ids, scores = _top(part, seen, query, conditions, wanted)
             return list(zip(scores.tolist(), ids))
 
-        rows = sum(p.size for p in parts)
-        if self._pool is not None and len(parts) > 1 and rows >= self.parallel_min_rows:
+        floats = sum(p.size for p in parts) * sum(len(piece) for _, piece in query)
+        if self._pool is not None and len(parts) > 1 and floats >= self.parallel_min_floats:
             found = self._pool.map(scan, parts)
         else:
             found = map(scan, parts)

@@ -73,9 +73,9 @@ class IndexSettings:
     # points a category's 167k rows take 1.5 ms against the engine's 10-17 ms scan of every point,
     # and the scan releases the GIL. Costs 4 B per float (1.2 KB a point with the shipped model).
     scan_small_vectors_in_memory: bool = True
-    # Threads that scan a search's category partitions side by side when it reads 200k rows or
+    # Threads that scan a search's category partitions side by side when it reads 6M floats or
     # more (0: one per CPU). 1M rows of 44 floats, one BLAS thread each: 16.4 ms in one thread,
-    # 10.3 ms in two (2 cores); a search of one category (167k rows) stays in its own thread.
+    # 10.3 ms in two (2 cores); a search of one category is one partition, in one thread.
     scan_threads: int = 0
     # A search on `chunks` (the weighted similar_by) is answered from the scan table's attr_<a>
     # columns when it reads at most this many floats (rows of the categories it allows x the

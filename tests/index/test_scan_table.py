@@ -81,7 +81,7 @@ FILTERS: list[tuple[Condition, ...]] = [
 
 def _table(scan_threads: int = 1) -> ScanTable:
     # With threads, every search is scanned in parallel (no size floor), to test that path too.
-    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_rows=0, composites=COMPOSITES)
+    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_floats=0, composites=COMPOSITES)
     table.mark_ready()
     return table
 
