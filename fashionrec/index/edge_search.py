@@ -22,7 +22,8 @@ from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, 
 from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, ScoredPoint
 
-__all__ = ["engine_filter", "planned_search", "query_request", "run_search", "scan_exactly", "with_payloads"]
+__all__ = ["engine_filter", "planned_search", "query_request", "run_search", "scan_exactly", "scan_table_answers",
+           "with_payloads"]
 
 
 def _condition(cond: Condition) -> edge.FieldCondition:
@@ -96,6 +97,19 @@ def with_payloads(shard: edge.EdgeShard, found: Sequence[tuple[str, float]]) -> 
     records = shard.retrieve([point_id for point_id, _ in found], True, False)
     payloads = {str(r.id): dict(r.payload or {}) for r in records}
     return [ScoredPoint(point_id, score, payloads[point_id]) for point_id, score in found if point_id in payloads]
+
+
+def scan_table_answers(table: ScanTable, settings: IndexSettings, search: Search) -> bool:
+    """Whether the search goes to the scan table: always for a vector without a graph (the table
+    holds those), for a composite (`chunks`) when the floats it reads are few enough for the
+    graph search it replaces (IndexSettings.scan_table_max_floats*, with their measurements)."""
+    if not table.answers(search):
+        return False
+    if not settings.has_graph(search.using):
+        return True
+    by_category = any(isinstance(c, AnyOf) and c.key == "category" for c in search.must)
+    limit = settings.scan_table_max_floats if by_category else settings.scan_table_max_floats_all_categories
+    return table.floats_to_scan(search) <= limit
 
 
 def planned_search(shard: edge.EdgeShard, settings: IndexSettings, search: Search) -> tuple[Search, tuple[Condition, ...]]:

@@ -330,9 +330,7 @@ class EdgeStore(VectorStore):
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         shard = self._shard(version)
         table = self._tables.get(version)
-        if table is not None and table.answers(search) and (
-                not self._settings.has_graph(search.using)
-                or table.floats_to_scan(search) <= self._settings.scan_table_max_floats):
+        if table is not None and edge_search.scan_table_answers(table, self._settings, search):
             return self._scan_table(shard, table, search)
         return edge_search.run_search(shard, self._settings, search, table)
 

@@ -79,8 +79,12 @@ class IndexSettings:
     scan_threads: int = 0
     # A search on `chunks` (the weighted similar_by) is answered from the scan table's attr_<a>
     # columns when it reads at most this many floats (rows of the categories it allows x the
-    # non-zero parts of its query), else it goes to the graph. (Measured in round 7: see docs/index.md.)
+    # non-zero parts of its query), else it goes to the graph. With a category filter the graph
+    # search needs ACORN and a wide beam: at 1M the table read one category in 4.1 ms against
+    # the graph's 22.5 (300k: 2.1 vs 9.0). Without one the graph is fast at any size (4-6 ms) and
+    # the table only pays below ~12M floats (100k rows: 3.5 vs 3.5 ms; 300k: 10.1 vs 6.0 ms).
     scan_table_max_floats: int = 40_000_000
+    scan_table_max_floats_all_categories: int = 12_000_000
     quantization_oversampling: float = 4.0
     # Search beam per named vector, from the 100k bench: 128 kept whole and outfit at recall 1.000
     # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that

@@ -299,3 +299,24 @@ def test_post_filter_checks_on_the_scan_tables_columns_give_the_payload_checks_a
                 assert [h.id for h in by_columns] == [h.id for h in engine]
     finally:
         index.close()
+
+
+def test_chunks_go_to_the_scan_table_within_the_floats_the_graph_search_is_slower_than() -> None:
+    # Pure logic on a real ScanTable: 600 rows of two 4-float parts, 200 rows a category.
+    from fashionrec.index.scan_table import ScanTable
+    from fashionrec.index.store import Point
+
+    table = ScanTable({"attr_a": 4, "attr_b": 4}, {"category": schema.KEYWORD}, composites={"chunks": ["attr_a", "attr_b"]})
+    table.upsert([Point(f"p{i}", {"attr_a": [1.0] * 4, "attr_b": [1.0] * 4}, {"category": f"c{i % 3}"})
+                  for i in range(600)])
+    table.mark_ready()
+    settings = IndexSettings(scan_table_max_floats=1600, scan_table_max_floats_all_categories=2400)
+    both, one = [1.0] * 8, [0.0] * 4 + [1.0] * 4
+    in_c0 = (AnyOf("category", ("c0",)),)
+    assert edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, in_c0))  # 200 x 8 = 1600
+    assert not edge_search.scan_table_answers(table, settings, Search("chunks", both, 5))  # 600 x 8 > 2400
+    assert edge_search.scan_table_answers(table, settings, Search("chunks", one, 5))  # 600 x 4: weight-0 part skipped
+    two = (AnyOf("category", ("c0", "c1")),)
+    assert not edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two))  # 3200 > 1600
+    assert edge_search.scan_table_answers(table, settings, Search("attr_a", [1.0] * 4, 5))  # no graph: always
+    assert not edge_search.scan_table_answers(table, settings, Search("whole", [1.0] * 8, 5))  # not held
