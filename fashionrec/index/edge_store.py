@@ -51,7 +51,7 @@ from fashionrec.artifact import ModelArtifact, ModelSpec, load_artifact, load_sp
 from fashionrec.index.edge_shard import open_edge_shard
 from fashionrec.errors import FailedPrecondition, NotFound
 from fashionrec.index import edge_search, schema
-from fashionrec.index.filters import Condition, Search
+from fashionrec.index.filters import Condition, Search, holds
 from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
@@ -209,11 +209,23 @@ class EdgeStore(VectorStore):
             return
         try:
             getattr(table, write)(*args)
-        except ValueError:
-            # A point without one of the table's vectors: the engine holds what the table
-            # cannot, so the version's searches go back to the engine.
-            _log.exception("scan table of %s dropped", version)
+        except Exception:
+            # E.g. a point without one of the table's vectors: the engine holds what the table
+            # cannot, and the table may hold part of the write, so the version's searches go
+            # back to the engine (the table is only a faster copy).
+            _log.exception("scan table of %s dropped: a write failed in it", version)
             self._drop_table(version)
+
+    def _write_shard(self, version: str, operation: edge.UpdateOperation) -> None:
+        """A write to the version's shard (the caller holds the write lock). When the engine
+        refuses it, what it applied is unknown: the scan table is dropped, it may no longer agree."""
+        try:
+            self._shard(version).update(operation)
+        except BaseException:
+            if version in self._tables:
+                _log.warning("scan table of %s dropped: a write failed in the engine", version)
+                self._drop_table(version)
+            raise
 
     def _drop_table(self, version: str) -> None:
         table = self._tables.pop(version, None)
@@ -296,14 +308,16 @@ class EdgeStore(VectorStore):
         if points:
             batch = [edge.Point(p.id, dict(p.vectors), dict(p.payload)) for p in points]
             with self._write_lock:
-                self._shard(version).update(edge.UpdateOperation.upsert_points(batch))
-                self._table_write(version, "upsert", points)
+                self._write_shard(version, edge.UpdateOperation.upsert_points(batch))
                 self._written(version, [p.id for p in points])
+                self._table_write(version, "upsert", points)
 
     def set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         with self._write_lock:
-            self._set_payload(version, updates)
-            self._written(version, [point_id for point_id, _ in updates])
+            try:
+                self._set_payload(version, updates)
+            finally:  # what was written before a failure must reach the copy an optimize builds
+                self._written(version, [point_id for point_id, _ in updates])
 
     def _set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         shard = self._shard(version)
@@ -311,17 +325,17 @@ class EdgeStore(VectorStore):
         # text), so look the points up first: a patch of an item deleted since the caller looked
         # changes nothing. Writes come from one ingest thread, so nothing deletes in between.
         existing = {str(r.id) for r in shard.retrieve([point_id for point_id, _ in updates], False, False)}
-        for point_id, fields in updates:
-            if point_id in existing:
-                shard.update(edge.UpdateOperation.set_payload([point_id], dict(fields)))
-        self._table_write(version, "set_fields", [(i, f) for i, f in updates if i in existing])
+        applied = [(point_id, fields) for point_id, fields in updates if point_id in existing]
+        for point_id, fields in applied:
+            self._write_shard(version, edge.UpdateOperation.set_payload([point_id], dict(fields)))
+        self._table_write(version, "set_fields", applied)
 
     def delete(self, version: str, ids: Sequence[str]) -> None:
         if ids:
             with self._write_lock:
-                self._shard(version).update(edge.UpdateOperation.delete_points(list(ids)))
-                self._table_write(version, "delete", ids)
+                self._write_shard(version, edge.UpdateOperation.delete_points(list(ids)))
                 self._written(version, ids)
+                self._table_write(version, "delete", ids)
 
     def retrieve(self, version: str, ids: Sequence[str], with_vectors: Sequence[str] = ()) -> list[StoredPoint]:
         records = self._shard(version).retrieve(list(ids), True, list(with_vectors) or False)
@@ -336,14 +350,18 @@ class EdgeStore(VectorStore):
 
     @staticmethod
     def _scan_table(shard: edge.EdgeShard, table: ScanTable, search: Search) -> list[ScoredPoint]:
-        """The table's exact top k, with the hits' payloads read from the engine."""
+        """The table's exact top k, with the hits' payloads read from the engine.
+
+        A write reaches the shard just before the table: a scan in between can return a point
+        deleted since, or one whose payload no longer passes the filter. Such a hit is never
+        returned; the scan is run once more, by when the write has reached the table.
+        """
         for _ in range(2):
             found = table.search(search)
-            hits = edge_search.with_payloads(shard, found)
+            hits = [h for h in edge_search.with_payloads(shard, found)
+                    if all(holds(c, h.payload) for c in search.must)]
             if len(hits) == len(found):
                 break
-            # A hit deleted while the scan ran (a reader on a partition's old arrays): the second
-            # scan no longer sees it.
         return hits
 
     def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:

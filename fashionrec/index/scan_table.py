@@ -187,8 +187,8 @@ class ScanTable:
             ValueError: a point lacks one of the table's vectors, or one has the wrong size
                 (nothing of the batch is written).
         """
-        rows = [(p.id, self._category(p.payload), self._row(p)) for p in points]
-        with self._write_lock:
+        with self._write_lock:  # _row assigns keyword codes
+            rows = [(p.id, self._category(p.payload), self._row(p)) for p in points]
             write = self._published + 1
             for point_id, category, row in rows:
                 self._put(point_id, category, row, write)
@@ -384,10 +384,13 @@ class ScanTable:
             return list(zip(scores.tolist(), ids))
 
         floats = sum(p.size for p in parts) * sum(len(piece) for _, piece in query)
-        if self._pool is not None and len(parts) > 1 and floats >= self.parallel_min_floats:
-            found = self._pool.map(scan, parts)
-        else:
-            found = map(scan, parts)
+        pool = self._pool  # read once: close() may clear it meanwhile
+        found: Iterable[list[tuple[float, str]]] = map(scan, parts)
+        if pool is not None and len(parts) > 1 and floats >= self.parallel_min_floats:
+            try:
+                found = list(pool.map(scan, parts))
+            except RuntimeError:  # the pool was shut down (the table closed) since it was read
+                found = map(scan, parts)
         return _best([c for part in found for c in part], excluded, search.limit)
 
     def check(self, ids: Sequence[str], conditions: Sequence[Condition]) -> dict[str, bool]:
@@ -404,18 +407,23 @@ class ScanTable:
             raise ValueError(f"the scan table cannot check {conditions}")
         categories = [set(c.values) for c in conditions if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
         tests = self._mask_conditions([c for c in conditions if c.key != _PARTITION_KEY])
-        rows: dict[str, tuple[_Partition, list[int], list[str]]] = {}
+        # Grouped by the arrays read, not by category: a write may replace a category's arrays
+        # (growth, compaction) between two ids, and each row number belongs to the arrays it
+        # was checked in.
+        rows: dict[int, tuple[str, _Partition, list[int], list[str]]] = {}
         for point_id in ids:
             where = self._where.get(point_id)
-            part = self._partitions.get(where[0]) if where else None
-            r = where[1] if where else -1
+            if where is None:
+                continue
+            category, r = where
+            part = self._partitions.get(category)
             # The point's current row, unless a write moved it between the two reads.
             if part is not None and r < part.size and part.ids[r] == point_id and part.died[r] == _NEVER:
-                group = rows.setdefault(where[0], (part, [], []))
-                group[1].append(r)
-                group[2].append(point_id)
+                group = rows.setdefault(id(part), (category, part, [], []))
+                group[2].append(r)
+                group[3].append(point_id)
         out: dict[str, bool] = {}
-        for category, (part, at, held) in rows.items():
+        for category, part, at, held in rows.values():
             in_category = all(category in values for values in categories)
             passing = _passing(part, np.array(at), tests) & in_category
             out.update(zip(held, passing.tolist()))
@@ -473,6 +481,8 @@ def _passing(part: _Partition, rows: slice | np.ndarray, conditions: list[tuple[
 
 def _best(candidates: list[tuple[float, str]], excluded: set[str], limit: int) -> list[tuple[str, float]]:
     found: list[tuple[str, float]] = []
+    if limit <= 0:
+        return found
     seen: set[str] = set()
     for score, point_id in sorted(candidates, key=lambda c: -c[0]):
         if point_id in excluded or point_id in seen:

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from fashionrec.artifact import ModelArtifact
-from fashionrec.index import CatalogIndex, EdgeStore, IndexedItem, IndexSettings, ItemPatch, point_id, schema
+from fashionrec.index import CatalogIndex, EdgeStore, Filters, IndexedItem, IndexSettings, ItemPatch, point_id, schema
 from fashionrec.index import edge_search
+from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.filters import AnyOf, Between, Equals, Search
 from fashionrec.index.schema import collection_name
 from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
@@ -320,3 +321,51 @@ def test_chunks_go_to_the_scan_table_within_the_floats_the_graph_search_is_slowe
     assert not edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two))  # 3200 > 1600
     assert edge_search.scan_table_answers(table, settings, Search("attr_a", [1.0] * 4, 5))  # no graph: always
     assert not edge_search.scan_table_answers(table, settings, Search("whole", [1.0] * 8, 5))  # not held
+
+
+def test_a_write_the_scan_table_cannot_take_drops_it_and_searches_go_to_the_engine(
+        tmp_path: Path, monkeypatch) -> None:
+    artifact = synthetic_artifact("v1")
+    store = EdgeStore(tmp_path / "drop")
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    items = synthetic_items(artifact, 120, seed=6)
+    index.upsert(items[:100])
+    try:
+        def refuse(points: object) -> None:
+            raise MemoryError("no room to grow")
+
+        monkeypatch.setattr(store._tables["v1"], "upsert", refuse)
+        index.upsert(items[100:])  # the shard takes it; the table cannot
+        assert "v1" not in store._tables and store.index_status("v1").scan_table_points is None
+        assert index.count() == 120
+        category = artifact.spec.categories[2]
+        answer = index.complete_outfit(["sku-1"], category, k=5)  # from the engine, with the new items
+        expected = ExactCatalog(artifact, items).complete_outfit(["sku-1"], category, Filters(), 5)
+        assert [h.item.sku for h in answer.hits] == [sku for sku, _ in expected]
+    finally:
+        index.close()
+
+
+def test_a_hit_whose_payload_no_longer_passes_is_not_returned(tmp_path: Path) -> None:
+    """A write reaches the shard before the table: a scan in between sees the old row. Here the
+    shard is written behind the table's back (a price moved out of the range)."""
+    artifact = synthetic_artifact("v1")
+    store = EdgeStore(tmp_path / "lag")
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    index.upsert(synthetic_items(artifact, 200, seed=7))
+    try:
+        search = Search(schema.OUTFIT, schema.unit(np.ones(schema.vector_dims(artifact.spec)[schema.OUTFIT])), 10,
+                        (Between("price", 0.0, 1e6),))
+        first = store.search("v1", search)
+        import qdrant_edge as edge
+
+        store._shard("v1").update(edge.UpdateOperation.set_payload([first[0].id], {"price": 2e6}))
+        again = store.search("v1", search)
+        assert first[0].id not in {h.id for h in again}
+        assert all(0.0 <= h.payload["price"] <= 1e6 for h in again)
+    finally:
+        index.close()

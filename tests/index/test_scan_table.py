@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pytest
@@ -227,3 +227,43 @@ def test_check_decides_conditions_from_the_columns_as_filters_holds_does() -> No
         assert verdicts == {i: all(holds(c, p.payload) for c in must) for i, p in reference.points.items()}, must
     with pytest.raises(ValueError, match="cannot check"):
         table.check(ids, (AnyOf("title", ("x",)),))
+
+
+def test_check_reads_each_row_in_the_arrays_it_found_it_in_while_writes_replace_them() -> None:
+    """Between two ids of one check, a write grows a partition (new arrays): the second id's row
+    number belongs to the new arrays, the first's to the old ones."""
+    rng = np.random.default_rng(4)
+    table = _table()
+    table.upsert([_point(i, rng, category="tops", price=float(i)) for i in range(1000)])  # capacity 1,024
+
+    def ids_with_a_write_between() -> Iterator[str]:
+        yield "p0"
+        table.upsert([_point(i, rng, category="tops", price=float(i)) for i in range(1000, 1500)])  # grows "tops"
+        yield "p1400"
+
+    verdicts = table.check(list_like(ids_with_a_write_between()), (Between("price", 1300.0, 1500.0),))
+    assert verdicts == {"p0": False, "p1400": True}
+
+
+class list_like(list):  # noqa: N801 - a Sequence whose iteration runs the generator lazily
+    def __init__(self, items: Iterator[str]) -> None:
+        super().__init__()
+        self._items = items
+
+    def __iter__(self) -> Iterator[str]:
+        return self._items
+
+
+def test_a_search_after_the_threads_stopped_runs_in_the_calling_thread() -> None:
+    rng = np.random.default_rng(5)
+    table = _table(scan_threads=2)
+    points = [_point(i, rng) for i in range(300)]
+    table.upsert(points)
+    reference = Reference()
+    reference.upsert(points)
+    search = Search("outfit", rng.normal(size=4).astype(np.float32), 5)
+    assert table._pool is not None
+    table._pool.shutdown()  # as if close() ran after the search read the pool
+    _same(table.search(search), reference.search(search))
+    table.close()
+    _same(table.search(search), reference.search(search))
