@@ -39,11 +39,18 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from bench.index_recall import QUERY_TYPES
 from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, open_or_build
 from bench.scale_measure import _timed
-from bench.scale_queries import Stubs, _RecordingStore, _ask, draw_queries, start_grpc
+from bench.scale_queries import _RecordingStore, _ask, draw_queries, grpc_calls, grpc_request, start_grpc
 from fashionrec.index import CatalogIndex
 from fashionrec_grpc.protoconv import search_response
 
 STEPS = ("grpc", "grpc_floor", "in_process", "engine", "engine_bare", "read_item", "response", "serialize")
+
+
+def _call(calls: dict[str, Any], q: Any) -> list[str]:
+    """One query's gRPC call from this process (the step-by-step breakdown shares one process and
+    one channel with the health floor; bench/scale.py times calls from a client process)."""
+    method, request = grpc_request(q)
+    return [h.sku for h in calls[method](request, timeout=30).hits]
 
 
 def main() -> None:
@@ -56,12 +63,13 @@ def main() -> None:
     artifact = bench_artifact(config.model, config.seed)
     items = catalog_items(artifact, config.items, config.seed)
     store, index, _ = open_or_build(config, artifact, items)
+    store.wait_for_tables(timeout=3600)  # else the first kind is timed while the scan table fills
     recorder = CatalogIndex(_RecordingStore(store))  # type: ignore[arg-type]
     process = start_grpc(index)
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     try:
         with grpc.insecure_channel(process.server.address) as channel:
-            stubs, health = Stubs(channel), health_pb2_grpc.HealthStub(channel)
+            calls, health = grpc_calls(channel), health_pb2_grpc.HealthStub(channel)
             check = health_pb2.HealthCheckRequest()
             print(f"| query ({args.items:,} items, no filter) | " + " | ".join(STEPS)
                   + " | grpc − engine | in-process − engine |")
@@ -77,7 +85,7 @@ def main() -> None:
                     request = store.query_request(shard, sent)  # what EdgeStore.search sends
                     response = search_response(result)
                     steps: dict[str, Callable[[], Any]] = {
-                        "grpc": lambda: stubs(q),
+                        "grpc": lambda: _call(calls, q),
                         "grpc_floor": lambda: health.Check(check, timeout=30),
                         "in_process": lambda: _ask(index, q),
                         "engine": lambda: store.search(version, search),
