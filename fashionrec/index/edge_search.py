@@ -22,8 +22,8 @@ from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, 
 from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, ScoredPoint
 
-__all__ = ["engine_filter", "planned_search", "query_request", "run_search", "scan_exactly", "scan_table_answers",
-           "with_payloads"]
+__all__ = ["engine_filter", "planned_search", "query_request", "run_on_scan_table", "run_search", "scan_exactly",
+           "scan_table_answers", "with_payloads"]
 
 
 def _condition(cond: Condition) -> edge.FieldCondition:
@@ -90,6 +90,21 @@ def _run_checked_by_columns(shard: edge.EdgeShard, settings: IndexSettings, sent
         for record in shard.retrieve(undecided, True, False):
             verdicts[str(record.id)] = all(holds(c, record.payload or {}) for c in checked)
     return with_payloads(shard, [(point_id, score) for point_id, score in hits if verdicts.get(point_id)][:k])
+
+
+def run_on_scan_table(shard: edge.EdgeShard, table: ScanTable, search: Search) -> list[ScoredPoint]:
+    """The table's exact top k, with the hits' payloads read from the engine.
+
+    A write reaches the shard just before the table: a scan in between can return a point
+    deleted since, or one whose payload no longer passes the filter. Such a hit is never
+    returned; the scan is run once more, by when the write has reached the table.
+    """
+    for _ in range(2):
+        found = table.search(search)
+        hits = [h for h in with_payloads(shard, found) if all(holds(c, h.payload) for c in search.must)]
+        if len(hits) == len(found):
+            break
+    return hits
 
 
 def with_payloads(shard: edge.EdgeShard, found: Sequence[tuple[str, float]]) -> list[ScoredPoint]:

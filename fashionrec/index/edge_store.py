@@ -25,9 +25,8 @@ the shard for new readers; the old one is closed once the queries on it have fin
 How a search is planned and sent to the engine is in fashionrec.index.edge_search. Searches on
 the small vectors (`outfit`, `attr_<a>`: no graph, always scanned exactly) go to a ScanTable,
 an in-memory copy of those vectors and of the filter fields kept in step with every write
-(fashionrec.index.scan_table says why); the k hits' payloads come from the engine. A shard
-opened from disk fills its table in a background thread, a page at a time between writes;
-until it is full, those searches go to the engine.
+(fashionrec.index.scan_table says why; fashionrec.index.edge_tables makes, fills and drops them);
+the k hits' payloads come from the engine.
 """
 
 from __future__ import annotations
@@ -51,8 +50,8 @@ from fashionrec.artifact import ModelArtifact, ModelSpec, load_artifact, load_sp
 from fashionrec.index.edge_shard import open_edge_shard
 from fashionrec.errors import FailedPrecondition, NotFound
 from fashionrec.index import edge_search, schema
-from fashionrec.index.filters import Condition, Search, holds
-from fashionrec.index.scan_table import ScanTable
+from fashionrec.index.edge_tables import ScanTables
+from fashionrec.index.filters import Condition, Search
 from fashionrec.index.store import IndexSettings, IndexStatus, Point, ScoredPoint, StoredPoint, VectorStore
 
 _log = logging.getLogger(__name__)
@@ -63,9 +62,6 @@ _SHARD_FILE = "SHARD"
 _ENGINE_INDEXING_THRESHOLD_KB = 10_000
 # How long a replaced shard stays open for the queries that started on it (a query takes ms).
 _RETIRE_AFTER_S = 10.0
-# Points per page when a scan table is filled from a shard: the write lock is held for one page
-# (100k points took 2.7 s in pages of 2,000, so a page of 2,048 holds writes back ~55 ms).
-_TABLE_LOAD_PAGE = 2_048
 _INDEX_TYPES = {
     schema.KEYWORD: edge.PayloadSchemaType.Keyword,
     schema.FLOAT: edge.PayloadSchemaType.Float,
@@ -109,7 +105,7 @@ class EdgeStore(VectorStore):
         # Point ids written since an optimize copied the shard, per version being built.
         self._dirty: dict[str, set[str]] = {}
         self._shards: dict[str, edge.EdgeShard] = {}
-        self._tables: dict[str, ScanTable] = {}
+        self._tables = ScanTables(settings, self._write_lock, self._shards.get)
         self._artifacts: dict[str, ModelArtifact] = {}
         (self._root / "versions").mkdir(parents=True, exist_ok=True)
         self._live = self._read_live()
@@ -143,78 +139,14 @@ class EdgeStore(VectorStore):
                 if shard is None:
                     shard = self._open_shard(self._shard_dir(version), spec)
                     self._shards[version] = shard
-                    self._start_table(version, spec, empty=False)
+                    self._tables.start(version, spec, empty=False)
         return shard
 
     # -- scan tables ------------------------------------------------------------------------
 
-    def _start_table(self, version: str, spec: ModelSpec, empty: bool) -> None:
-        """Gives a version its scan table: ready at once for a new shard, else filled in the background."""
-        if not self._settings.scan_small_vectors_in_memory:
-            return
-        dims = {name: dim for name, dim in schema.vector_dims(spec).items() if not self._settings.has_graph(name)}
-        parts = [schema.attr_vector(a) for a in spec.attribute_names]
-        # `chunks` is concat_a attr_<a> (schema.point_vectors): answered from them, no copy held.
-        composites = {schema.CHUNKS: parts} if set(parts) <= set(dims) else {}
-        table = ScanTable(dims, schema.payload_indexes(spec), self._settings.scan_threads or os.cpu_count() or 1,
-                          composites=composites)
-        self._tables[version] = table
-        if empty:
-            table.mark_ready()
-            return
-        loader = threading.Thread(target=self._fill_table, args=(version, table), daemon=True,
-                                  name=f"scan-table-{version}")
-        loader.start()
-
-    def _fill_table(self, version: str, table: ScanTable) -> None:
-        """Copies a shard's points into its table, a page at a time under the write lock.
-
-        Writes between pages reach the table directly (the store's writes do), so a point is
-        either copied by a later page or already held as written.
-        """
-        started, offset = time.perf_counter(), None
-        payload = edge.PayloadSelector.Include(table.payload_keys)
-        try:
-            while True:
-                with self._write_lock:
-                    shard = self._shards.get(version)
-                    if shard is None or self._tables.get(version) is not table:
-                        return  # closed or dropped meanwhile
-                    records, offset = shard.scroll(edge.ScrollRequest(
-                        offset=offset, limit=_TABLE_LOAD_PAGE, with_payload=payload, with_vector=list(table.dims)))
-                    table.upsert([Point(str(r.id), r.vector or {}, r.payload or {}) for r in records])
-                if offset is None:
-                    table.mark_ready()
-                    _log.info("scan table of %s: %d points in %.1f s", version, len(table),
-                              time.perf_counter() - started)
-                    return
-        except Exception:
-            _log.exception("filling the scan table of %s failed; its searches stay on the engine", version)
-            if self._tables.get(version) is table:
-                self._drop_table(version)
-
     def wait_for_tables(self, timeout: float | None = None) -> bool:
         """Waits until the open versions' scan tables are full; False when one is not within timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for table in list(self._tables.values()):
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not table.wait_ready(left):
-                return False
-        return True
-
-    def _table_write(self, version: str, write: str, *args: Any) -> None:
-        """Applies a write to the version's scan table (the caller holds the write lock)."""
-        table = self._tables.get(version)
-        if table is None:
-            return
-        try:
-            getattr(table, write)(*args)
-        except Exception:
-            # E.g. a point without one of the table's vectors: the engine holds what the table
-            # cannot, and the table may hold part of the write, so the version's searches go
-            # back to the engine (the table is only a faster copy).
-            _log.exception("scan table of %s dropped: a write failed in it", version)
-            self._drop_table(version)
+        return self._tables.wait(timeout)
 
     def _write_shard(self, version: str, operation: edge.UpdateOperation) -> None:
         """A write to the version's shard (the caller holds the write lock). When the engine
@@ -222,15 +154,8 @@ class EdgeStore(VectorStore):
         try:
             self._shard(version).update(operation)
         except BaseException:
-            if version in self._tables:
-                _log.warning("scan table of %s dropped: a write failed in the engine", version)
-                self._drop_table(version)
+            self._tables.drop(version, "a write failed in the engine")
             raise
-
-    def _drop_table(self, version: str) -> None:
-        table = self._tables.pop(version, None)
-        if table is not None:
-            table.close()
 
     def create_version(self, artifact: ModelArtifact) -> None:
         spec = artifact.spec
@@ -252,7 +177,7 @@ class EdgeStore(VectorStore):
             artifact.save(staging)
             os.replace(staging, directory / "model")
             self._shards[spec.version] = shard
-            self._start_table(spec.version, spec, empty=True)
+            self._tables.start(spec.version, spec, empty=True)
 
     def versions(self) -> list[str]:
         found = []
@@ -290,7 +215,7 @@ class EdgeStore(VectorStore):
         self.artifact(version)
         with self._lock:
             shard = self._shards.pop(version, None)
-            self._drop_table(version)
+            self._tables.drop(version)
             if shard is not None:
                 shard.close()
             self._artifacts.pop(version, None)
@@ -310,7 +235,7 @@ class EdgeStore(VectorStore):
             with self._write_lock:
                 self._write_shard(version, edge.UpdateOperation.upsert_points(batch))
                 self._written(version, [p.id for p in points])
-                self._table_write(version, "upsert", points)
+                self._tables.write(version, "upsert", points)
 
     def set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         with self._write_lock:
@@ -328,14 +253,14 @@ class EdgeStore(VectorStore):
         applied = [(point_id, fields) for point_id, fields in updates if point_id in existing]
         for point_id, fields in applied:
             self._write_shard(version, edge.UpdateOperation.set_payload([point_id], dict(fields)))
-        self._table_write(version, "set_fields", applied)
+        self._tables.write(version, "set_fields", applied)
 
     def delete(self, version: str, ids: Sequence[str]) -> None:
         if ids:
             with self._write_lock:
                 self._write_shard(version, edge.UpdateOperation.delete_points(list(ids)))
                 self._written(version, ids)
-                self._table_write(version, "delete", ids)
+                self._tables.write(version, "delete", ids)
 
     def retrieve(self, version: str, ids: Sequence[str], with_vectors: Sequence[str] = ()) -> list[StoredPoint]:
         records = self._shard(version).retrieve(list(ids), True, list(with_vectors) or False)
@@ -345,24 +270,8 @@ class EdgeStore(VectorStore):
         shard = self._shard(version)
         table = self._tables.get(version)
         if table is not None and edge_search.scan_table_answers(table, self._settings, search):
-            return self._scan_table(shard, table, search)
+            return edge_search.run_on_scan_table(shard, table, search)
         return edge_search.run_search(shard, self._settings, search, table)
-
-    @staticmethod
-    def _scan_table(shard: edge.EdgeShard, table: ScanTable, search: Search) -> list[ScoredPoint]:
-        """The table's exact top k, with the hits' payloads read from the engine.
-
-        A write reaches the shard just before the table: a scan in between can return a point
-        deleted since, or one whose payload no longer passes the filter. Such a hit is never
-        returned; the scan is run once more, by when the write has reached the table.
-        """
-        for _ in range(2):
-            found = table.search(search)
-            hits = [h for h in edge_search.with_payloads(shard, found)
-                    if all(holds(c, h.payload) for c in search.must)]
-            if len(hits) == len(found):
-                break
-        return hits
 
     def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:
         """What the engine is asked for `search`, and the conditions checked on its hits (edge_search)."""
@@ -466,8 +375,7 @@ class EdgeStore(VectorStore):
 
     def close(self) -> None:
         with self._write_lock, self._lock:
-            for version in list(self._tables):
-                self._drop_table(version)
+            self._tables.close()
             for shard in self._shards.values():
                 shard.close()
             self._shards.clear()
