@@ -25,9 +25,11 @@ from fashionrec.index.store import IndexSettings, Point
 __all__ = ["ScanTables"]
 
 _log = logging.getLogger(__name__)
-# Points per page when a table is filled from a shard: the write lock is held for one page
-# (100k points took 2.7 s in pages of 2,000, so a page of 2,048 holds writes back ~55 ms).
-_FILL_PAGE = 2_048
+# Points per page when a table is filled from a shard. The engine's scroll holds the GIL and the
+# page holds the write lock: on the 300k bench index, a thread ticking every ms beside the fill
+# saw gaps of p99 87-90 ms with pages of 2,048 and 15-16 ms with 256, the fill taking the same
+# 53-63 s (/tmp script in the issue-16 note).
+_FILL_PAGE = 256
 
 
 class ScanTables:
