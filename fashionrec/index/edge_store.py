@@ -213,7 +213,9 @@ class EdgeStore(VectorStore):
         if version == self._live:
             raise FailedPrecondition(f"model version {version!r} is live; switch to another before dropping it")
         self.artifact(version)
-        with self._lock:
+        # The write lock too (as close() takes it): a write or a scan-table fill page may be using
+        # the shard, and closing it under them left them on a closed native shard.
+        with self._write_lock, self._lock:
             shard = self._shards.pop(version, None)
             self._tables.drop(version)
             if shard is not None:
