@@ -9,7 +9,7 @@ and the scan is a BLAS matrix-vector product that releases the GIL (1M x 44 floa
 a category of 167k rows: 1.5 ms; docs/performance.md, round 7).
 
 The table holds no payloads beyond the filter fields: the store reads the k hits' payloads
-from the engine.
+from the engine. A category's arrays and the scan of them are in fashionrec.index.scan_rows.
 
 Concurrency: one writer (the store's write lock), any number of readers, no lock for them,
 by multi-version rows. Rows are only ever appended, never changed: a write (one upsert,
@@ -35,76 +35,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, payload_value
+from fashionrec.index.scan_rows import MISSING_CODE, NEVER, ColumnTest, Partition, Row, passing_rows, top_rows
 from fashionrec.index.schema import FLOAT, INTEGER, KEYWORD
 from fashionrec.index.store import Point
 
 __all__ = ["ScanTable"]
 
 _PARTITION_KEY = "category"
-_MISSING_CODE = -1
 _MIN_CAPACITY = 1024
-_NEVER = np.iinfo(np.int64).max  # the death of a row that is alive
 _GROWTH = 1.5
 # A partition is compacted once this share of its rows is dead (and at least _MIN_CAPACITY are).
 _MAX_DEAD_SHARE = 0.25
-
-
-@dataclass
-class _Partition:
-    """One category's rows. Rows [0, size) are written; the arrays hold `capacity` rows."""
-
-    ids: list[str]
-    vectors: dict[str, np.ndarray]  # name -> (capacity, dim) float32
-    codes: dict[str, np.ndarray]  # keyword key -> (capacity,) int32, _MISSING_CODE when absent
-    numbers: dict[str, np.ndarray]  # float or integer key -> (capacity,) float64, NaN when absent
-    born: np.ndarray  # (capacity,) int64: the write that added the row
-    died: np.ndarray  # (capacity,) int64: the write that replaced or deleted it; _NEVER while alive
-    size: int = 0
-    dead: int = 0
-
-    @classmethod
-    def empty(cls, dims: Mapping[str, int], codes: Iterable[str], numbers: Iterable[str],
-              capacity: int) -> _Partition:
-        return cls(
-            ids=[],
-            vectors={name: np.zeros((capacity, dim), dtype=np.float32) for name, dim in dims.items()},
-            codes={key: np.full(capacity, _MISSING_CODE, dtype=np.int32) for key in codes},
-            numbers={key: np.full(capacity, np.nan) for key in numbers},
-            born=np.zeros(capacity, dtype=np.int64),
-            died=np.full(capacity, _NEVER, dtype=np.int64),
-        )
-
-    @property
-    def capacity(self) -> int:
-        return len(self.born)
-
-    def copy(self, capacity: int, rows: np.ndarray | None = None) -> _Partition:
-        """A new partition with the rows (all written ones when None) in arrays of `capacity` rows."""
-        rows = np.arange(self.size) if rows is None else rows
-        dims = {name: v.shape[1] for name, v in self.vectors.items()}
-        out = _Partition.empty(dims, self.codes, self.numbers, capacity)
-        n = len(rows)
-        for name, v in self.vectors.items():
-            out.vectors[name][:n] = v[rows]
-        for key, c in self.codes.items():
-            out.codes[key][:n] = c[rows]
-        for key, x in self.numbers.items():
-            out.numbers[key][:n] = x[rows]
-        out.born[:n] = self.born[rows]
-        out.died[:n] = self.died[rows]
-        out.ids = [self.ids[r] for r in rows]
-        out.size = n
-        out.dead = int((out.died[:n] != _NEVER).sum())
-        return out
-
-
-@dataclass(frozen=True)
-class _Row:
-    """What the table holds of one point, ready to append."""
-
-    vectors: dict[str, np.ndarray]
-    codes: dict[str, int]
-    numbers: dict[str, float]
 
 
 @dataclass
@@ -131,7 +72,7 @@ class ScanTable:
     scan_threads: int = 1
     parallel_min_floats: int = 6_000_000
     composites: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    _partitions: dict[str, _Partition] = field(default_factory=dict)
+    _partitions: dict[str, Partition] = field(default_factory=dict)
     _where: dict[str, tuple[str, int]] = field(default_factory=dict)  # point id -> (category, row)
     _code_of: dict[str, dict[str, int]] = field(default_factory=dict)  # keyword key -> value -> code
     _published: int = 0  # the last write whose rows readers may see
@@ -210,7 +151,7 @@ class ScanTable:
                 codes.update(patched.codes)
                 numbers.update(patched.numbers)
                 category = self._category(fields) if _PARTITION_KEY in fields else where[0]
-                self._put(point_id, category, _Row(vectors, codes, numbers), write)
+                self._put(point_id, category, Row(vectors, codes, numbers), write)
             self._publish_write(write)
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -222,7 +163,7 @@ class ScanTable:
                     self._kill(*where, write)
             self._publish_write(write)
 
-    def _put(self, point_id: str, category: str, row: _Row, write: int) -> None:
+    def _put(self, point_id: str, category: str, row: Row, write: int) -> None:
         old = self._where.get(point_id)
         part = self._partition(category, room=1)
         r = part.size
@@ -233,7 +174,7 @@ class ScanTable:
         for key, x in row.numbers.items():
             part.numbers[key][r] = x
         part.ids.append(point_id)
-        part.born[r], part.died[r] = write, _NEVER
+        part.born[r], part.died[r] = write, NEVER
         part.size = r + 1  # after the row is whole: readers read rows [0, size)
         self._where[point_id] = (category, r)
         if old is not None:
@@ -249,22 +190,22 @@ class ScanTable:
         self._published = write
         for category, part in list(self._partitions.items()):
             if part.dead >= _MIN_CAPACITY and part.dead >= _MAX_DEAD_SHARE * part.size:
-                live = np.flatnonzero(part.died[:part.size] == _NEVER)
+                live = np.flatnonzero(part.died[:part.size] == NEVER)
                 compacted = part.copy(max(_MIN_CAPACITY, math.ceil(len(live) * _GROWTH)), live)
                 self._publish(category, compacted)
                 for row, point_id in enumerate(compacted.ids):
                     self._where[point_id] = (category, row)
 
-    def _partition(self, category: str, room: int) -> _Partition:
+    def _partition(self, category: str, room: int) -> Partition:
         part = self._partitions.get(category)
         if part is None:
-            part = _Partition.empty(self.dims, self._code_of, self._numeric_keys(), _MIN_CAPACITY)
+            part = Partition.empty(self.dims, self._code_of, self._numeric_keys(), _MIN_CAPACITY)
             self._partitions[category] = part
         elif part.size + room > part.capacity:
             part = self._publish(category, part.copy(math.ceil((part.size + room) * _GROWTH)))
         return part
 
-    def _publish(self, category: str, part: _Partition) -> _Partition:
+    def _publish(self, category: str, part: Partition) -> Partition:
         """Replaces a partition by a copy (one assignment: readers see the old or the new one)."""
         self._partitions[category] = part
         return part
@@ -277,7 +218,7 @@ class ScanTable:
         value = payload.get(_PARTITION_KEY)
         return value if isinstance(value, str) else ""
 
-    def _row(self, point: Point) -> _Row:
+    def _row(self, point: Point) -> Row:
         vectors = {}
         for name, dim in self.dims.items():
             vector = point.vectors.get(name)
@@ -288,9 +229,9 @@ class ScanTable:
                 raise ValueError(f"point {point.id}: {name!r} has shape {v.shape}, expected ({dim},)")
             vectors[name] = v
         fields = self._fields(point.payload, only_present=False)
-        return _Row(vectors, fields.codes, fields.numbers)
+        return Row(vectors, fields.codes, fields.numbers)
 
-    def _fields(self, payload: Mapping[str, object], only_present: bool) -> _Row:
+    def _fields(self, payload: Mapping[str, object], only_present: bool) -> Row:
         """The filter fields of a payload (only_present: only keys whose top-level key it has)."""
         codes: dict[str, int] = {}
         numbers: dict[str, float] = {}
@@ -299,14 +240,14 @@ class ScanTable:
                 continue
             value = payload_value(payload, key)
             if kind == KEYWORD:
-                codes[key] = self._code(key, value) if isinstance(value, str) else _MISSING_CODE
+                codes[key] = self._code(key, value) if isinstance(value, str) else MISSING_CODE
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or (
                     kind == INTEGER and not isinstance(value, int)):
                 # As filters.holds decides: bools and mistyped values match no condition.
                 numbers[key] = math.nan
             else:
                 numbers[key] = float(value)
-        return _Row({}, codes, numbers)
+        return Row({}, codes, numbers)
 
     def _code(self, key: str, value: str) -> int:
         codes = self._code_of[key]
@@ -344,7 +285,7 @@ class ScanTable:
         return parts
 
     @staticmethod
-    def _selected(taken: list[tuple[str, _Partition]], search: Search) -> list[_Partition]:
+    def _selected(taken: list[tuple[str, Partition]], search: Search) -> list[Partition]:
         """The partitions of the categories the search's conditions allow."""
         allowed = [set(c.values) for c in search.must if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
         return [part for name, part in taken if all(name in values for values in allowed)]
@@ -379,8 +320,8 @@ class ScanTable:
         # Each point is seen once, as of write `seen`: k + excluded rows from each partition hold the answer.
         wanted = search.limit + len(excluded)
 
-        def scan(part: _Partition) -> list[tuple[float, str]]:
-            ids, scores = _top(part, seen, query, conditions, wanted)
+        def scan(part: Partition) -> list[tuple[float, str]]:
+            ids, scores = top_rows(part, seen, query, conditions, wanted)
             return list(zip(scores.tolist(), ids))
 
         floats = sum(p.size for p in parts) * sum(len(piece) for _, piece in query)
@@ -410,7 +351,7 @@ class ScanTable:
         # Grouped by the arrays read, not by category: a write may replace a category's arrays
         # (growth, compaction) between two ids, and each row number belongs to the arrays it
         # was checked in.
-        rows: dict[int, tuple[str, _Partition, list[int], list[str]]] = {}
+        rows: dict[int, tuple[str, Partition, list[int], list[str]]] = {}
         for point_id in ids:
             where = self._where.get(point_id)
             if where is None:
@@ -418,20 +359,20 @@ class ScanTable:
             category, r = where
             part = self._partitions.get(category)
             # The point's current row, unless a write moved it between the two reads.
-            if part is not None and r < part.size and part.ids[r] == point_id and part.died[r] == _NEVER:
+            if part is not None and r < part.size and part.ids[r] == point_id and part.died[r] == NEVER:
                 group = rows.setdefault(id(part), (category, part, [], []))
                 group[2].append(r)
                 group[3].append(point_id)
         out: dict[str, bool] = {}
         for category, part, at, held in rows.values():
             in_category = all(category in values for values in categories)
-            passing = _passing(part, np.array(at), tests) & in_category
+            passing = passing_rows(part, np.array(at), tests) & in_category
             out.update(zip(held, passing.tolist()))
         return out
 
-    def _mask_conditions(self, conditions: Sequence[Condition]) -> list[tuple[str, str, object]]:
+    def _mask_conditions(self, conditions: Sequence[Condition]) -> list[ColumnTest]:
         """The conditions as (column kind, key, test) on the partitions' columns."""
-        out: list[tuple[str, str, object]] = []
+        out: list[ColumnTest] = []
         for cond in conditions:
             if isinstance(cond, AnyOf):
                 codes = self._code_of[cond.key]
@@ -441,42 +382,6 @@ class ScanTable:
             else:
                 out.append(("numbers", cond.key, float(cond.value)))
         return out
-
-
-def _top(part: _Partition, seen: int, query: list[tuple[str, np.ndarray]],
-         conditions: list[tuple[str, str, object]], wanted: int) -> tuple[list[str], np.ndarray]:
-    """A partition's best `wanted` rows that pass, as of write `seen`: their ids and scores.
-
-    `query`: (held vector, its slice of the query) pairs; the score is the sum of their products.
-    """
-    n = part.size  # read after `seen`: every row born by then is below it
-    if n == 0:
-        return [], np.empty(0, dtype=np.float32)
-    scores = part.vectors[query[0][0]][:n] @ query[0][1]  # (n,)
-    for name, piece in query[1:]:
-        scores += part.vectors[name][:n] @ piece
-    visible = (part.born[:n] <= seen) & (part.died[:n] > seen)
-    rows = np.flatnonzero(visible & _passing(part, slice(0, n), conditions))
-    if len(rows) > wanted:
-        rows = rows[np.argpartition(-scores[rows], wanted - 1)[:wanted]]
-    ids = part.ids
-    return [ids[r] for r in rows.tolist()], scores[rows]
-
-
-def _passing(part: _Partition, rows: slice | np.ndarray, conditions: list[tuple[str, str, object]]) -> np.ndarray:
-    """Whether each of the rows meets every condition (bool, one per row)."""
-    passing = np.ones(len(part.born[rows]), dtype=bool)
-    for column, key, test in conditions:
-        if column == "codes":
-            passing &= np.isin(part.codes[key][rows], test)
-        elif isinstance(test, tuple):
-            values, (gte, lte) = part.numbers[key][rows], test
-            # NaN (absent) fails both comparisons, as an absent field fails the engine's range.
-            passing &= np.greater_equal(values, -np.inf if gte is None else gte)
-            passing &= np.less_equal(values, np.inf if lte is None else lte)
-        else:
-            passing &= part.numbers[key][rows] == test
-    return passing
 
 
 def _best(candidates: list[tuple[float, str]], excluded: set[str], limit: int) -> list[tuple[str, float]]:

@@ -1,0 +1,119 @@
+"""The rows of a ScanTable: one category's arrays, and the exact scan of them.
+
+A Partition holds one category's rows in column arrays (a matrix per vector, a column per
+filter field) with the write numbers each row was born and died at; rows [0, size) are
+written and are never changed after, only marked dead (fashionrec.index.scan_table says why
+and how readers use the numbers). `top_rows` scores a partition's rows against a query and
+keeps the best that pass the conditions; `passing_rows` checks conditions on any rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MISSING_CODE", "NEVER", "ColumnTest", "Partition", "Row", "passing_rows", "top_rows"]
+
+MISSING_CODE = -1  # the code of an absent or mistyped keyword value
+NEVER = np.iinfo(np.int64).max  # the death of a row that is alive
+# A condition on a partition's columns: ("codes", key, the codes that pass) for a keyword,
+# ("numbers", key, (gte, lte)) for a range (None unbounded), ("numbers", key, value) for equality.
+ColumnTest = tuple[str, str, object]
+
+
+@dataclass
+class Partition:
+    """One category's rows. Rows [0, size) are written; the arrays hold `capacity` rows."""
+
+    ids: list[str]
+    vectors: dict[str, np.ndarray]  # name -> (capacity, dim) float32
+    codes: dict[str, np.ndarray]  # keyword key -> (capacity,) int32, MISSING_CODE when absent
+    numbers: dict[str, np.ndarray]  # float or integer key -> (capacity,) float64, NaN when absent
+    born: np.ndarray  # (capacity,) int64: the write that added the row
+    died: np.ndarray  # (capacity,) int64: the write that replaced or deleted it; NEVER while alive
+    size: int = 0
+    dead: int = 0
+
+    @classmethod
+    def empty(cls, dims: Mapping[str, int], codes: Iterable[str], numbers: Iterable[str],
+              capacity: int) -> Partition:
+        return cls(
+            ids=[],
+            vectors={name: np.zeros((capacity, dim), dtype=np.float32) for name, dim in dims.items()},
+            codes={key: np.full(capacity, MISSING_CODE, dtype=np.int32) for key in codes},
+            numbers={key: np.full(capacity, np.nan) for key in numbers},
+            born=np.zeros(capacity, dtype=np.int64),
+            died=np.full(capacity, NEVER, dtype=np.int64),
+        )
+
+    @property
+    def capacity(self) -> int:
+        return len(self.born)
+
+    def copy(self, capacity: int, rows: np.ndarray | None = None) -> Partition:
+        """A new partition with the rows (all written ones when None) in arrays of `capacity` rows."""
+        rows = np.arange(self.size) if rows is None else rows
+        dims = {name: v.shape[1] for name, v in self.vectors.items()}
+        out = Partition.empty(dims, self.codes, self.numbers, capacity)
+        n = len(rows)
+        for name, v in self.vectors.items():
+            out.vectors[name][:n] = v[rows]
+        for key, c in self.codes.items():
+            out.codes[key][:n] = c[rows]
+        for key, x in self.numbers.items():
+            out.numbers[key][:n] = x[rows]
+        out.born[:n] = self.born[rows]
+        out.died[:n] = self.died[rows]
+        out.ids = [self.ids[r] for r in rows]
+        out.size = n
+        out.dead = int((out.died[:n] != NEVER).sum())
+        return out
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the table holds of one point, ready to append."""
+
+    vectors: dict[str, np.ndarray]
+    codes: dict[str, int]
+    numbers: dict[str, float]
+
+
+
+
+def top_rows(part: Partition, seen: int, query: list[tuple[str, np.ndarray]],
+         conditions: list[ColumnTest], wanted: int) -> tuple[list[str], np.ndarray]:
+    """A partition's best `wanted` rows that pass, as of write `seen`: their ids and scores.
+
+    `query`: (held vector, its slice of the query) pairs; the score is the sum of their products.
+    """
+    n = part.size  # read after `seen`: every row born by then is below it
+    if n == 0:
+        return [], np.empty(0, dtype=np.float32)
+    scores = part.vectors[query[0][0]][:n] @ query[0][1]  # (n,)
+    for name, piece in query[1:]:
+        scores += part.vectors[name][:n] @ piece
+    visible = (part.born[:n] <= seen) & (part.died[:n] > seen)
+    rows = np.flatnonzero(visible & passing_rows(part, slice(0, n), conditions))
+    if len(rows) > wanted:
+        rows = rows[np.argpartition(-scores[rows], wanted - 1)[:wanted]]
+    ids = part.ids
+    return [ids[r] for r in rows.tolist()], scores[rows]
+
+
+def passing_rows(part: Partition, rows: slice | np.ndarray, conditions: list[ColumnTest]) -> np.ndarray:
+    """Whether each of the rows meets every condition (bool, one per row)."""
+    passing = np.ones(len(part.born[rows]), dtype=bool)
+    for column, key, test in conditions:
+        if column == "codes":
+            passing &= np.isin(part.codes[key][rows], test)
+        elif isinstance(test, tuple):
+            values, (gte, lte) = part.numbers[key][rows], test
+            # NaN (absent) fails both comparisons, as an absent field fails the engine's range.
+            passing &= np.greater_equal(values, -np.inf if gte is None else gte)
+            passing &= np.less_equal(values, np.inf if lte is None else lte)
+        else:
+            passing &= part.numbers[key][rows] == test
+    return passing
