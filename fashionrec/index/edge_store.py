@@ -237,7 +237,7 @@ class EdgeStore(VectorStore):
             with self._write_lock:
                 self._write_shard(version, edge.UpdateOperation.upsert_points(batch))
                 self._written(version, [p.id for p in points])
-                self._tables.write(version, "upsert", points)
+                self._tables.write(version, lambda table: table.upsert(points))
 
     def set_payload(self, version: str, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         with self._write_lock:
@@ -255,14 +255,14 @@ class EdgeStore(VectorStore):
         applied = [(point_id, fields) for point_id, fields in updates if point_id in existing]
         for point_id, fields in applied:
             self._write_shard(version, edge.UpdateOperation.set_payload([point_id], dict(fields)))
-        self._tables.write(version, "set_fields", applied)
+        self._tables.write(version, lambda table: table.set_fields(applied))
 
     def delete(self, version: str, ids: Sequence[str]) -> None:
         if ids:
             with self._write_lock:
                 self._write_shard(version, edge.UpdateOperation.delete_points(list(ids)))
                 self._written(version, ids)
-                self._tables.write(version, "delete", ids)
+                self._tables.write(version, lambda table: table.delete(ids))
 
     def retrieve(self, version: str, ids: Sequence[str], with_vectors: Sequence[str] = ()) -> list[StoredPoint]:
         records = self._shard(version).retrieve(list(ids), True, list(with_vectors) or False)

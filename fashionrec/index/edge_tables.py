@@ -110,14 +110,14 @@ class ScanTables:
                 return False
         return True
 
-    def write(self, version: str, write: str, *args: object) -> None:
-        """Applies a write (ScanTable.upsert, set_fields or delete) to the version's table; the
-        caller holds the write lock and has written the shard."""
+    def write(self, version: str, apply: Callable[[ScanTable], None]) -> None:
+        """Applies a write (a call of ScanTable.upsert, set_fields or delete) to the version's
+        table; the caller holds the write lock and has written the shard."""
         table = self._tables.get(version)
         if table is None:
             return
         try:
-            getattr(table, write)(*args)
+            apply(table)
         except Exception:
             # E.g. a point without one of the table's vectors: the engine holds what the table
             # cannot, and the table may hold part of the write, so the version's searches go
