@@ -23,7 +23,9 @@ What it does, for a catalog of --items points:
                  scan table for the small vectors, else the engine) and payload conversion,
      engine_only the same search as the engine alone runs it (edge_search.run_search),
      exact       fashionrec.index.exact.ExactCatalog (numpy, single BLAS thread, see below),
-   and recall@10 of the engine and of gRPC against exact.
+   and recall@10 of the engine and of gRPC against exact; and each gRPC call's service
+   overhead: its time less the store's time within that same call (the served index's store
+   records it), what grpcio, the interceptor, the servicer and the index's own work add.
 4. qdrant-client local mode (QdrantClient(":memory:")): --local-queries calls per cell, only
    when --items <= 100,000 and without --skip-local (it takes seconds per call).
 5. Throughput over gRPC at --clients concurrent clients (a child process, one channel and
@@ -55,12 +57,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, now, open_or_build, rss_kb
-from bench.scale_measure import METHODS, fmt, measure_local, measure_matrix, measure_throughput
-from bench.scale_queries import start_grpc
-from fashionrec.index import IndexSettings
+from bench.scale_measure import METHODS, SERVICE, fmt, measure_local, measure_matrix, measure_throughput
+from bench.scale_queries import _RecordingStore, start_grpc
+from fashionrec.index import CatalogIndex, IndexSettings
 from fashionrec.index.exact import ExactCatalog
 
-__all__ = ["BenchConfig", "METHODS", "markdown", "run", "write"]
+__all__ = ["BenchConfig", "METHODS", "SERVICE", "markdown", "run", "write"]
 
 LOCAL_MAX_ITEMS = 100_000
 
@@ -111,10 +113,11 @@ def run(config: BenchConfig) -> dict[str, Any]:
           f"{'reused' if report['build']['reused'] else 'built'}: upserts {report['build']['build_s']:.1f} s, "
           f"optimize {report['build']['optimize_s']:.1f} s; scan tables filled in "
           f"{report['build']['table_fill_s']:.1f} s", flush=True)
-    process = start_grpc(index)
+    served = _RecordingStore(store)  # the store's share of each gRPC call (scale_measure.SERVICE)
+    process = start_grpc(CatalogIndex(served))  # type: ignore[arg-type]
     try:
         address = process.server.address
-        cells, queries = measure_matrix(config, artifact, items, store, index, exact, address)
+        cells, queries = measure_matrix(config, artifact, items, store, index, exact, address, served)
         rss_queried = rss_kb()
         if not config.skip_local and config.local_queries > 0 and config.items <= LOCAL_MAX_ITEMS:
             report["local"] = measure_local(config, artifact, items, cells, queries)
@@ -153,15 +156,15 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if "local" in report:
         lines.append(f"- qdrant-client local mode: loaded in {report['local']['load_s']:.1f} s")
-    lines += ["", "| query | filter | gRPC p50 / p99 ms | in-process p50 / p99 ms | store p50 / p99 ms | "
-              "engine alone p50 / p99 ms | numpy exact p50 ms | qdrant-client local p50 s | recall@10 store | "
-              "recall@10 gRPC |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += ["", "| query | filter | gRPC p50 / p99 ms | service p50 / p99 ms | in-process p50 / p99 ms | "
+              "store p50 / p99 ms | engine alone p50 / p99 ms | numpy exact p50 ms | qdrant-client local p50 s | "
+              "recall@10 store | recall@10 gRPC |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in report["cells"]:
         local = f"{c['local']['p50_ms'] / 1000:.2f} ({c['local']['calls']})" if c["local"] else "—"
         lines.append(
             f"| {c['query']} | {c['filter']} | {c['grpc']['p50_ms']:.2f} / {c['grpc']['p99_ms']:.2f} | "
-            f"{c['in_process']['p50_ms']:.2f} / {c['in_process']['p99_ms']:.2f} | "
+            f"{_p50_p99(c.get('service'))} | {c['in_process']['p50_ms']:.2f} / {c['in_process']['p99_ms']:.2f} | "
             f"{c['engine']['p50_ms']:.2f} / {c['engine']['p99_ms']:.2f} | "
             f"{c['engine_only']['p50_ms']:.2f} / {c['engine_only']['p99_ms']:.2f} | {c['exact']['p50_ms']:.2f} | {local} | "
             f"{fmt(c['recall_engine'])} | {fmt(c['recall_grpc'])} |")
@@ -172,6 +175,11 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {t.get('method', 'Manipulate')} | {t['clients']} | {t['calls']} | {t['calls_per_s']:.1f} | {t['p50_ms']:.2f} | "
                          f"{t['p99_ms']:.2f} | {t['errors']} | {_loadavg(t)} |")
     return "\n".join(lines) + "\n"
+
+
+def _p50_p99(percentiles: dict[str, float] | None) -> str:
+    """"p50 / p99" of a series, "—" for a report written before the bench measured it."""
+    return "—" if not percentiles else f"{percentiles['p50_ms']:.2f} / {percentiles['p99_ms']:.2f}"
 
 
 def _loadavg(record: dict[str, Any]) -> str:

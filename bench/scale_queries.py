@@ -105,18 +105,24 @@ def grpc_request(q: Query) -> tuple[str, Any]:
 
 
 class _RecordingStore:
-    """Passes everything to the store and keeps the last search: the composed vector and filter."""
+    """Passes everything to the store and keeps the last search (the composed vector and filter)
+    and how long the store took to answer it (ms)."""
 
     def __init__(self, store: EdgeStore) -> None:
         self._store = store
         self.last: tuple[str, Search] | None = None
+        self.last_ms = 0.0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
     def search(self, version: str, search: Search) -> Any:
         self.last = (version, search)
-        return self._store.search(version, search)
+        started = time.perf_counter()
+        try:
+            return self._store.search(version, search)
+        finally:
+            self.last_ms = (time.perf_counter() - started) * 1000
 
 
 def _no_photos(image: bytes, timeout_s: float | None, token: str | None) -> Any:
@@ -124,7 +130,10 @@ def _no_photos(image: bytes, timeout_s: float | None, token: str | None) -> Any:
 
 
 def start_grpc(index: CatalogIndex) -> ServiceProcess:
-    """The retrieval and outfit services on a free loopback port, wired as the service processes wire them."""
+    """The retrieval and outfit services on a free loopback port, wired as the service processes wire them.
+
+    Give it a CatalogIndex over a _RecordingStore to know the store's share of each call (the
+    latency matrix's service overhead: gRPC − the store's time within the same call)."""
     import outfit_svc.server
     import retrieval_svc.server
 

@@ -28,6 +28,9 @@ def test_scale_bench_reports_every_cell_with_recall(tmp_path: Path) -> None:
         for method in scale.METHODS:
             assert cell[method]["calls"] == 3, (key, method)
             assert 0 < cell[method]["p50_ms"] <= cell[method]["p99_ms"], (key, method)
+        # The service's share of each gRPC call: the call less the store's time within it.
+        service = cell[scale.SERVICE]
+        assert service["calls"] == 3 and 0 < service["p50_ms"] < cell["grpc"]["p50_ms"], (key, service)
         assert cell["recall_engine"] is not None and cell["recall_engine"] >= 0.9, (key, cell["recall_engine"])
         assert cell["recall_grpc"] is not None and cell["recall_grpc"] >= 0.9, (key, cell["recall_grpc"])
         assert cell["local"] is None
@@ -46,6 +49,7 @@ def test_scale_bench_reports_every_cell_with_recall(tmp_path: Path) -> None:
     assert json.loads(json_path.read_text())["items"] == 600
     table = md_path.read_text()
     assert "| manipulate | none |" in table and "| outfit | price 50-100 |" in table
+    assert "| service p50 / p99 ms |" in table
 
     # A second run with the same size and seed opens the cached index instead of building it.
     artifact = scale.bench_artifact(config.model, config.seed)
