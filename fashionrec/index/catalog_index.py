@@ -24,6 +24,11 @@ from fashionrec.index.schema import IndexedItem, ItemPatch, item_from_payload, i
 from fashionrec.index.store import IndexStatus, Point, VectorStore
 from fashionrec.items import Item
 
+# The beam of `similar`'s graph search: its query is zero outside L2n(r), and the manipulation
+# graph is built on the whole vector. 100 random queries at 1M points: recall@10 0.990 at 1024
+# (8.5 ms), 0.981 at 512 (3.9 ms); at 100k 0.996 at 512, 0.967 at the default 128.
+SIMILAR_MIN_EF = 1024
+
 
 @dataclass(frozen=True)
 class VectorQuery:
@@ -214,12 +219,17 @@ class CatalogIndex:
         return self._search(version, Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids))
 
     def similar(self, query: QueryItem, filters: Filters = Filters(), k: int = 10) -> SearchResult:
-        """Items whose whole representation is closest (cosine)."""
+        """Items whose whole representation is closest (cosine), from the manipulation vector.
+
+        No service calls it (a storefront asks for similarity in named attributes, similar_by);
+        the maintenance tests and tools use it as the plainest query.
+        """
         version, artifact = self._live()
         self._check_k(k)
         must = filters.conditions(artifact.spec)
         probe = self._probe(version, query)
-        return self._search(version, Search(schema.WHOLE, schema.unit(probe.whole), k, tuple(must), probe.exclude_ids))
+        using, vector = compose.similar_query(artifact.spec, probe.whole)
+        return self._search(version, Search(using, vector, k, tuple(must), probe.exclude_ids, min_ef=SIMILAR_MIN_EF))
 
     def similar_by(
         self,

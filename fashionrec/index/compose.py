@@ -7,6 +7,8 @@ Pure numpy on the model artifact; the search side is in fashionrec.index.catalog
   <L2n(r'), L2n(g)> + β Σ_a ℓ_g[t_a] = <concat(L2n(r'), β·t), concat(L2n(g), ℓ_g)>
   (the `manipulation` vector). β = 0 is ADDE's composed query alone; the posterior term
   is what made it beat its own classifier heads at catalog scale (docs/model.md).
+- Similar items: cos(r_q, r_g) = <concat(L2n(r_q), 0, 0), concat(L2n(r_g), ℓ_g, e_g)>
+  (the `manipulation` vector: its first part is L2n(r)).
 - Weighted attribute similarity: sum_a w_a <s_a(q), s_a(g)>
   = <concat_a w_a s_a(q), concat_a s_a(g)>   (the `chunks` vector; s_a in schema.py).
 - Outfit completion: mean_o e_o^T A e_c = <A^T mean_o e_o, e_c>   (the `outfit` vector).
@@ -21,7 +23,7 @@ import numpy as np
 
 from fashionrec.artifact import ModelArtifact, ModelSpec
 from fashionrec.errors import InvalidArgument
-from fashionrec.index.schema import CHUNKS, attr_vector, attribute_slices, attribute_vectors, unit
+from fashionrec.index.schema import CHUNKS, MANIPULATION, attr_vector, attribute_slices, attribute_vectors, unit
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,16 @@ def manipulation_query(artifact: ModelArtifact, whole: np.ndarray, i: np.ndarray
         np.float32(spec.style_weight) * outfit.astype(np.float32)
     return np.concatenate([unit(moved.astype(np.float32)), np.float32(spec.posterior_weight) * target.astype(np.float32),
                            style])
+
+
+def similar_query(spec: ModelSpec, whole: np.ndarray) -> tuple[str, np.ndarray]:
+    """(vector name, query vector) ranking by cos(r_q, r_g): L2n(r_q) padded with zeros to `manipulation`.
+
+    Args: whole r_q (n·d,), non-zero. Returns the query (n·d + S + D,); its score against a
+    stored concat(L2n(r_g), ℓ_g, e_g) is cos(r_q, r_g), the posterior and style parts weigh 0.
+    """
+    padding = np.zeros(spec.vocabulary.total_values + spec.outfit_dim, np.float32)
+    return MANIPULATION, np.concatenate([unit(np.asarray(whole, np.float32)), padding])
 
 
 def normalised_weights(spec: ModelSpec, weights: Sequence[tuple[str, float]]) -> dict[str, float]:

@@ -185,7 +185,7 @@ def query_request(shard: edge.EdgeShard, settings: IndexSettings, search: Search
         params = edge.SearchParams(exact=True)
     else:
         params = edge.SearchParams(
-            hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
+            hnsw_ef=s.beam(search),
             acorn=edge.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
             quantization=edge.QuantizationSearchParams(rescore=True, oversampling=s.quantization_oversampling)
             if s.is_quantized(search.using) else None,

@@ -79,11 +79,26 @@ def open_version_shard(path: Path, spec: ModelSpec, settings: IndexSettings, wal
     # of `manipulation` reach far below the rest); the rescoring with float32 corrects the order.
     int8 = edge.ScalarQuantizationConfig(type=edge.ScalarType.Int8, quantile=0.99, always_ram=True)
     dims = schema.vector_dims(spec)
+    quantized = {name: int8 for name in dims if settings.is_quantized(name)}
+    # The engine loads a shard only with the named vectors it was created with: a shard written
+    # before round 8 has `whole` (int8, with a graph), which new points leave empty.
+    if LEGACY_WHOLE in _created_vectors(path):
+        dims, quantized = {**dims, LEGACY_WHOLE: spec.whole_dim}, {**quantized, LEGACY_WHOLE: int8}
     optimizers = edge.EdgeOptimizersConfig(indexing_threshold=settings.indexing_threshold_kb)
     # Every vector is normalised by schema.point_vectors, so Dot ranks as cosine where that is meant.
     return open_edge_shard(path, dims, "dot", wal_enabled, hnsw, optimizers,
                            vector_hnsw={name: no_graph for name in dims if not settings.has_graph(name)},
-                           vector_quantization={name: int8 for name in dims if settings.is_quantized(name)})
+                           vector_quantization=quantized)
+
+
+# L2n(r) as a vector of its own, until round 8 (schema.py); now the first part of `manipulation`.
+LEGACY_WHOLE = "whole"
+
+
+def _created_vectors(path: Path) -> set[str]:
+    """The named vectors of an existing shard (the engine's edge_config.json), empty for a new one."""
+    config = path / "edge_config.json"
+    return set(json.loads(config.read_text()).get("vectors", {})) if config.is_file() else set()
 
 
 class EdgeStore(VectorStore):

@@ -111,10 +111,16 @@ class Filters:
 
 @dataclass(frozen=True)
 class Search:
-    """One nearest-neighbour search by inner product on a named vector."""
+    """One nearest-neighbour search by inner product on a named vector.
+
+    min_ef: the narrowest HNSW beam the query may be searched with (0: the index settings' beam
+    for the vector). A query that is zero outside one part of the vector (`similar`, on the
+    first part of `manipulation`) walks a graph built on the whole vector and needs a wider one.
+    """
 
     using: str
     vector: Sequence[float]
     limit: int
     must: tuple[Condition, ...] = ()
     exclude_ids: tuple[str, ...] = field(default=())
+    min_ef: int = 0

@@ -2,8 +2,9 @@
 
 Per item, for a model with attributes a = 1..n (see fashionrec.artifact):
 
-  whole         L2n(r), r = concat_a r_a     "similar items"; r is read back from it
-  manipulation  concat(L2n(r), ℓ, e)       manipulation: one composed query (compose.py)
+  manipulation  concat(L2n(r), ℓ, e)       manipulation: one composed query (compose.py);
+                                           "similar items": concat(L2n(r_q), 0, 0), whose
+                                           score is cos(r_q, r); r, ℓ, e are read back from it
   attr_<a>      s_a = concat(√(1−w)·L2n(r_a), √w·√p_a)
                                            conditional similarity on one attribute
   chunks        concat_a s_a               weighted similarity: one composed query
@@ -14,6 +15,10 @@ class posterior, w the model's similarity_posterior_weight. s_a is a unit vector
 ⟨s_a, s'_a⟩ = (1−w)·cos(r_a, r'_a) + w·Σ_v √(p_a(v) p'_a(v)) (Bhattacharyya coefficient).
 Measured on a 20k-item unseen catalog (docs/model.md): the class posteriors carry what
 the chunks alone rank poorly (sleeve, neckline), the chunks what the labels do not name.
+
+Until round 8 L2n(r) was also a vector of its own (`whole`, with its own HNSW graph) for
+`similar`, which no service calls; the manipulation graph answers that query at recall@10 0.99
+(1M points, a beam of 1024), and the graph was about a fifth of a 1M build.
 
 Every vector is stored with the Dot distance and normalised here, so both
 backends hold the very same numbers and Dot over unit vectors is cosine. Dot
@@ -44,7 +49,6 @@ from fashionrec.artifact import ModelSpec
 from fashionrec.errors import InvalidArgument
 from fashionrec.items import Item
 
-WHOLE = "whole"
 MANIPULATION = "manipulation"
 CHUNKS = "chunks"
 OUTFIT = "outfit"
@@ -123,7 +127,7 @@ def attribute_vector_dim(spec: ModelSpec, attribute: str) -> int:
 
 def vector_dims(spec: ModelSpec) -> dict[str, int]:
     total_values = spec.vocabulary.total_values
-    dims = {WHOLE: spec.whole_dim, MANIPULATION: spec.whole_dim + total_values + spec.outfit_dim,
+    dims = {MANIPULATION: spec.whole_dim + total_values + spec.outfit_dim,
             CHUNKS: spec.whole_dim + total_values, OUTFIT: spec.outfit_dim}
     dims.update({attr_vector(a): attribute_vector_dim(spec, a) for a in spec.attribute_names})
     return dims
@@ -328,7 +332,6 @@ def point_vectors(spec: ModelSpec, whole: np.ndarray, outfit: np.ndarray,
     whole_unit = unit(whole)
     chunks = attribute_vectors(spec, whole, log_probs)
     vectors = {
-        WHOLE: whole_unit.tolist(),
         MANIPULATION: np.concatenate([whole_unit, log_probs.astype(np.float32), outfit.astype(np.float32)]).tolist(),
         CHUNKS: chunks.tolist(),
         OUTFIT: outfit.astype(np.float32).tolist(),

@@ -278,7 +278,7 @@ class ServerStore(VectorStore):
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         s = self._settings
         params = models.SearchParams(
-            hnsw_ef=s.ef_for(search.using, filtered=bool(search.must)),
+            hnsw_ef=s.beam(search),
             acorn=models.AcornSearchParams(enable=s.acorn, max_selectivity=s.acorn_max_selectivity),
             quantization=models.QuantizationSearchParams(rescore=True, oversampling=s.quantization_oversampling)
             if s.is_quantized(search.using) else None,

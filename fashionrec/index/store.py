@@ -15,7 +15,7 @@ from typing import Any
 
 from fashionrec.artifact import ModelArtifact
 from fashionrec.index.filters import Condition, Search
-from fashionrec.index.schema import ATTRIBUTE_PREFIX, CHUNKS, MANIPULATION, OUTFIT, WHOLE
+from fashionrec.index.schema import ATTRIBUTE_PREFIX, CHUNKS, MANIPULATION, OUTFIT
 
 
 def _is_small_vector(using: str) -> bool:
@@ -59,8 +59,7 @@ class IndexSettings:
     # wrong cluster (recall@10 0.957-0.975 at ef 128-1024 on 200k points of one of them, 0.967 at
     # 100k, 0.987 at 1M), where a scan is exact: 2.9 ms at 100k, 16 ms at 1M.
     graph_small_vectors: bool = False
-    # int8 scalar quantization of `whole` and `manipulation`: their graphs are built on the int8
-    # copy, 2.5x faster (200k points of manipulation: 57.7 -> 23.0 s), and a graph search rescores
+    # int8 scalar quantization of `manipulation`: its graph is built on the int8 copy, 2.5x faster (200k points of manipulation: 57.7 -> 23.0 s), and a graph search rescores
     # its candidates with the float32 vectors, oversampled: at 1M, manipulation's recall@10 stayed
     # 1.000 unfiltered and 0.985 with a category (0.990 in float32), and 0.995 -> 1.000 with a
     # price range from oversampling 2 to 4. `chunks` stays float32: its posterior entries
@@ -86,7 +85,8 @@ class IndexSettings:
     scan_table_max_floats: int = 40_000_000
     scan_table_max_floats_all_categories: int = 12_000_000
     quantization_oversampling: float = 4.0
-    # Search beam per named vector, from the 100k bench: 128 kept whole and outfit at recall 1.000
+    # Search beam per named vector, from the 100k bench: 128 kept `similar` (then on a vector of its
+    # own, `whole`) and outfit at recall 1.000
     # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that
     # vector searches wider. ef costs latency linearly (20k points: 0.7 ms at 128, 2.2 ms at 512).
     # At 1M the weighted query needs 1024 (recall@10 0.913 at 512, 0.980 at 1024: 3.7 -> 5.2 ms),
@@ -132,7 +132,11 @@ class IndexSettings:
 
     def is_quantized(self, using: str) -> bool:
         """Whether the named vector has an int8 copy that its graph is built and searched on."""
-        return self.quantize_large_vectors and using in (WHOLE, MANIPULATION)
+        return self.quantize_large_vectors and using == MANIPULATION
+
+    def beam(self, search: Search) -> int:
+        """The HNSW beam a graph search of `search` runs with: its vector's, and at least its min_ef."""
+        return max(self.ef_for(search.using, filtered=bool(search.must)), search.min_ef)
 
     def ef_for(self, using: str, filtered: bool = False) -> int:
         """The HNSW search beam for a search on the named vector `using` (filtered: with a filter)."""

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from fashionrec.artifact import ModelArtifact
 from fashionrec.index import CatalogIndex, EdgeStore, Filters, IndexedItem, IndexSettings, ItemPatch, point_id, schema
@@ -53,7 +54,7 @@ def test_an_unfinished_version_is_not_listed_and_can_be_created_again(
 
 
 def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_path: Path) -> None:
-    def plan(exact_scan_kb: int, must: tuple, unfiltered_kb: int = 0, using: str = "whole",
+    def plan(exact_scan_kb: int, must: tuple, unfiltered_kb: int = 0, using: str = "manipulation",
              graph_small_vectors: bool = False) -> bool:
         store = EdgeStore(tmp_path / f"plan-{exact_scan_kb}-{unfiltered_kb}-{len(must)}-{using}-{graph_small_vectors}",
                           IndexSettings(exact_scan_kb=exact_scan_kb, exact_scan_unfiltered_kb=unfiltered_kb,
@@ -70,8 +71,8 @@ def test_a_filtered_search_scans_exactly_when_the_passing_vectors_are_few(tmp_pa
             index.close()
 
     everything = (AnyOf("category", tuple(synthetic_artifact("v1").spec.categories)),)
-    # Every point passes: 200 points × 192 floats × 4 bytes = 150 KB of `whole` vectors (the
-    # engine's count is an estimate, hence the wide margins).
+    # Every point passes: 200 points × ~300 floats × 4 bytes ≈ 240 KB of `manipulation` vectors
+    # (the engine's count is an estimate, hence the wide margins).
     assert plan(1000, everything)  # ≤ 1000 KB: scan
     assert not plan(10, everything)  # over 10 KB: the graph
     assert not plan(1000, ())  # unfiltered: the graph unless the whole collection is small enough
@@ -115,8 +116,11 @@ def test_excluded_points_are_left_out_and_k_others_returned(tmp_path: Path) -> N
 
 def test_search_beam_per_vector_and_wider_for_filtered_graph_searches() -> None:
     settings = IndexSettings(hnsw_ef=128, hnsw_ef_attribute=256, hnsw_ef_chunks=1024, hnsw_ef_filtered=512)
-    assert [settings.ef_for(v) for v in ("whole", "manipulation", "outfit", "attr_color", "chunks")] == \
-        [128, 128, 128, 256, 1024]
+    assert [settings.ef_for(v) for v in ("manipulation", "outfit", "attr_color", "chunks")] == [128, 128, 256, 1024]
+    # A query's min_ef widens the beam (similar: a query on part of `manipulation`), never narrows it.
+    assert settings.beam(Search("manipulation", [1.0], 10, min_ef=1024)) == 1024
+    assert settings.beam(Search("chunks", [1.0], 10, min_ef=16)) == 1024
+    assert settings.beam(Search("manipulation", [1.0], 10, (Equals("in_stock", 1),))) == 512
     # ACORN through a filter needs the wider beam (1M bench); a wider one is never narrowed.
     assert [settings.ef_for(v, filtered=True) for v in ("manipulation", "attr_color", "chunks")] == [512, 512, 1024]
 
@@ -166,7 +170,8 @@ def test_a_filter_that_passes_many_points_is_checked_on_an_oversampled_looser_se
     try:
         shard = store._shard("v1")
         category = items[0].item.category
-        query = Search("whole", [1.0] + [0.0] * 191, 10)
+        dim = schema.vector_dims(artifact.spec)[schema.MANIPULATION]
+        query = Search(schema.MANIPULATION, [1.0] + [0.0] * (dim - 1), 10)
         wide = dataclasses.replace(query, must=(Between("price", 0.0, 1e6),))  # every point passes
         sent, checked = store.planned_search(shard, wide)
         # k / share × 2 hits, the share being the engine's estimate (~1.0).
@@ -287,7 +292,7 @@ def test_post_filter_checks_on_the_scan_tables_columns_give_the_payload_checks_a
         filters = [(Between("price", 40.0, 160.0),), (AnyOf("category", spec.categories[:3]), Equals("in_stock", 0)),
                    (AnyOf(schema.predicted_key(attribute), spec.vocabulary.attributes[1].values[:3]),
                     Between("price", None, 150.0))]
-        for using in (schema.WHOLE, schema.MANIPULATION, schema.CHUNKS):
+        for using in (schema.MANIPULATION, schema.CHUNKS):
             for must in filters:
                 search = Search(using, schema.unit(rng.normal(size=schema.vector_dims(spec)[using])), 8, must,
                                 (point_id("sku-1"),))
@@ -367,5 +372,41 @@ def test_a_hit_whose_payload_no_longer_passes_is_not_returned(tmp_path: Path) ->
         again = store.search("v1", search)
         assert first[0].id not in {h.id for h in again}
         assert all(0.0 <= h.payload["price"] <= 1e6 for h in again)
+    finally:
+        index.close()
+
+
+def test_a_shard_written_with_the_whole_vector_still_opens_and_takes_new_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Until round 8 every point had a `whole` vector (L2n(r), now read from `manipulation`). The
+    # engine refuses to load a shard with other named vectors than it was created with, so the
+    # store opens such a shard with `whole` declared; new points leave it empty.
+    from fashionrec.index.edge_store import LEGACY_WHOLE
+
+    artifact = synthetic_artifact("v1")
+    spec = artifact.spec
+    items = synthetic_items(artifact, 300, seed=6)
+    vector_dims, point_vectors = schema.vector_dims, schema.point_vectors
+    with monkeypatch.context() as old_schema:
+        old_schema.setattr(schema, "vector_dims", lambda s: {**vector_dims(s), LEGACY_WHOLE: s.whole_dim})
+        old_schema.setattr(schema, "point_vectors", lambda s, whole, *rest: {
+            **point_vectors(s, whole, *rest), LEGACY_WHOLE: schema.unit(whole).tolist()})
+        index = CatalogIndex(EdgeStore(tmp_path / "old"))
+        index.create_version(artifact)
+        index.set_live("v1")
+        index.upsert(items[:200])
+        index.close()
+
+    index = CatalogIndex(EdgeStore(tmp_path / "old"))
+    try:
+        index.upsert(items[200:])
+        exact = ExactCatalog(artifact, items)
+        for sku in ("sku-3", "sku-250"):
+            got = [(h.item.sku, h.score) for h in index.similar(sku, k=5).hits]
+            expected = exact.similar(sku, Filters(), 5)
+            assert [s for s, _ in got] == [s for s, _ in expected]
+            np.testing.assert_allclose([x for _, x in got], [x for _, x in expected], rtol=1e-4)
+        assert index.count() == 300 and spec.whole_dim == len(index.get_items(["sku-250"])[0].whole)
     finally:
         index.close()

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fashionrec.artifact import ModelSpec
-from fashionrec.index.schema import ItemPatch, attribute_slices, check_spec, collection_name, point_id, point_vectors
+from fashionrec.index.schema import (ItemPatch, attribute_slices, check_spec, collection_name, point_id, point_vectors,
+                                     vector_dims)
 from fashionrec.index.synthetic_vectors import synthetic_artifact
 from fashionrec.vocab import Vocabulary
 
@@ -35,13 +36,14 @@ def test_vectors_are_unit_where_cosine_is_meant() -> None:
     whole = np.arange(1, spec.whole_dim + 1, dtype=np.float32)
     log_probs = np.full(spec.vocabulary.total_values, -1.0, np.float32)
     vectors = point_vectors(spec, whole, np.ones(spec.outfit_dim, np.float32), log_probs)
-    assert np.linalg.norm(vectors["whole"]) == pytest.approx(1.0)
+    assert set(vectors) == set(vector_dims(spec))
+    assert {name: len(v) for name, v in vectors.items()} == vector_dims(spec)
     chunks = np.asarray(vectors["chunks"])
     for name, part in attribute_slices(spec).items():
         assert np.linalg.norm(chunks[part]) == pytest.approx(1.0, rel=1e-6)
         assert vectors[f"attr_{name}"] == pytest.approx(chunks[part].tolist())
     manipulation = np.asarray(vectors["manipulation"])
-    np.testing.assert_allclose(manipulation[:spec.whole_dim], vectors["whole"], rtol=1e-6)
+    np.testing.assert_allclose(manipulation[:spec.whole_dim], whole / np.linalg.norm(whole), rtol=1e-6)  # L2n(r)
     s = spec.vocabulary.total_values
     np.testing.assert_array_equal(manipulation[spec.whole_dim:spec.whole_dim + s], log_probs)  # ℓ stored verbatim
     np.testing.assert_array_equal(manipulation[spec.whole_dim + s:], vectors["outfit"])  # then e
