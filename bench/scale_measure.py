@@ -93,9 +93,12 @@ def measure_cell(cell: Cell, queries: Sequence[Query], index: CatalogIndex, reco
         results = {}
         turn = n % len(METHODS)
         for method in METHODS[turn:] + METHODS[:turn]:
+            served.last_ms = float("nan")  # a call that did not search must not reuse another's time
             results[method], ms = _timed(paths[method])
             if method == "grpc":
                 ms = stubs.last_ms  # timed in the client process
+                if not np.isfinite(served.last_ms):
+                    raise RuntimeError(f"{q.kind} over gRPC did not search the served store")
                 cell.ms[SERVICE].append(ms - served.last_ms)
             cell.ms[method].append(ms)
         engine_skus = [p.payload["sku"] for p in results["engine"]]

@@ -2,8 +2,8 @@
 
     python deploy/measure_index_size.py --items 20000
 
-Indexes synthetic items with the production schema (whole, chunks, outfit and
-one vector per attribute; payload with its indexes) into the embedded engine
+Indexes synthetic items with the production schema (manipulation, chunks, outfit
+and one vector per attribute; payload with its indexes) into the embedded engine
 (the same Rust engine as the server), builds the HNSW graphs, and prints the
 bytes per item on disk and the process's resident-memory growth.
 """
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fashionrec.index import CatalogIndex, EdgeStore
+from fashionrec.index import CatalogIndex, EdgeStore, schema
 from fashionrec.index.synthetic_vectors import SyntheticShape, synthetic_artifact, synthetic_items
 
 
@@ -51,7 +51,7 @@ def main() -> None:
         disk = _tree_bytes(Path(root))
         rss = _peak_rss_bytes() - rss_before
         index.close()
-    floats = artifact.spec.whole_dim * 2 + artifact.spec.outfit_whole_dim + artifact.spec.whole_dim
+    floats = sum(schema.vector_dims(artifact.spec).values())
     print(f"items {args.items}, float32 values per item {floats} ({floats * 4} B of raw vectors)")
     print(f"disk after optimize: {disk / args.items:.0f} B/item")
     print(f"peak RSS growth: {rss / args.items:.0f} B/item (upsert + HNSW build, includes allocator slack)")

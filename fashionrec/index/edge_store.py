@@ -81,14 +81,23 @@ def open_version_shard(path: Path, spec: ModelSpec, settings: IndexSettings, wal
     dims = schema.vector_dims(spec)
     quantized = {name: int8 for name in dims if settings.is_quantized(name)}
     # The engine loads a shard only with the named vectors it was created with: a shard written
-    # before round 8 has `whole` (int8, with a graph), which new points leave empty.
-    if LEGACY_WHOLE in _created_vectors(path):
-        dims, quantized = {**dims, LEGACY_WHOLE: spec.whole_dim}, {**quantized, LEGACY_WHOLE: int8}
+    # before round 8 has `whole`, declared here as that code declared it, then deleted below.
+    legacy = LEGACY_WHOLE in _created_vectors(path)
+    if legacy:
+        dims = {**dims, LEGACY_WHOLE: spec.whole_dim}
+        if settings.quantize_large_vectors:
+            quantized = {**quantized, LEGACY_WHOLE: int8}
     optimizers = edge.EdgeOptimizersConfig(indexing_threshold=settings.indexing_threshold_kb)
     # Every vector is normalised by schema.point_vectors, so Dot ranks as cosine where that is meant.
-    return open_edge_shard(path, dims, "dot", wal_enabled, hnsw, optimizers,
-                           vector_hnsw={name: no_graph for name in dims if not settings.has_graph(name)},
-                           vector_quantization=quantized)
+    shard = open_edge_shard(path, dims, "dot", wal_enabled, hnsw, optimizers,
+                            vector_hnsw={name: no_graph for name in dims if not settings.has_graph(name)},
+                            vector_quantization=quantized)
+    if legacy:
+        # Kept, `whole` would cost its graph at every build and count its vectors as indexed
+        # ones, hiding new points from the maintainer (IndexStatus counts the schema's vectors).
+        shard.update(edge.UpdateOperation.delete_vector_name(LEGACY_WHOLE))
+        _log.info("dropped the pre-round-8 vector %r from the shard at %s", LEGACY_WHOLE, path)
+    return shard
 
 
 # L2n(r) as a vector of its own, until round 8 (schema.py); now the first part of `manipulation`.
@@ -96,9 +105,12 @@ LEGACY_WHOLE = "whole"
 
 
 def _created_vectors(path: Path) -> set[str]:
-    """The named vectors of an existing shard (the engine's edge_config.json), empty for a new one."""
-    config = path / "edge_config.json"
-    return set(json.loads(config.read_text()).get("vectors", {})) if config.is_file() else set()
+    """The named vectors of an existing shard (the engine's edge_config.json), empty for a new one
+    or one whose config cannot be read (the engine's load then says what is wrong)."""
+    try:
+        return set(json.loads((path / "edge_config.json").read_text()).get("vectors", {}))
+    except (OSError, ValueError, AttributeError):
+        return set()
 
 
 class EdgeStore(VectorStore):

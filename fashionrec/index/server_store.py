@@ -303,7 +303,11 @@ class ServerStore(VectorStore):
         with _engine_errors(f"reading the status of {version!r}"):
             info = self._client.get_collection(self._name(version))
         points = info.points_count or 0
-        per_point = len(schema.vector_dims(self.artifact(version).spec))
+        # The collection's own named vectors: one created before round 8 also has `whole` (old
+        # points carry it, new ones do not), and counting it errs towards unindexed vectors
+        # instead of hiding new points behind the old points' indexed `whole`.
+        configured = info.config.params.vectors
+        per_point = len(configured) if isinstance(configured, dict) else len(schema.vector_dims(self.artifact(version).spec))
         return IndexStatus(points, points * per_point, info.indexed_vectors_count or 0)
 
     def optimize(self, version: str) -> None:

@@ -381,26 +381,37 @@ def test_a_shard_written_with_the_whole_vector_still_opens_and_takes_new_items(
 ) -> None:
     # Until round 8 every point had a `whole` vector (L2n(r), now read from `manipulation`). The
     # engine refuses to load a shard with other named vectors than it was created with, so the
-    # store opens such a shard with `whole` declared; new points leave it empty.
+    # store opens such a shard with `whole` declared, then deletes that vector: kept, its graph
+    # would be rebuilt at every optimize and its indexed vectors would hide new, unindexed points
+    # from the maintainer (IndexStatus counts the schema's vectors).
     from fashionrec.index.edge_store import LEGACY_WHOLE
 
     artifact = synthetic_artifact("v1")
     spec = artifact.spec
     items = synthetic_items(artifact, 300, seed=6)
+    graphs_always = IndexSettings(indexing_threshold_kb=1, full_scan_threshold_kb=1)
     vector_dims, point_vectors = schema.vector_dims, schema.point_vectors
     with monkeypatch.context() as old_schema:
         old_schema.setattr(schema, "vector_dims", lambda s: {**vector_dims(s), LEGACY_WHOLE: s.whole_dim})
         old_schema.setattr(schema, "point_vectors", lambda s, whole, *rest: {
             **point_vectors(s, whole, *rest), LEGACY_WHOLE: schema.unit(whole).tolist()})
-        index = CatalogIndex(EdgeStore(tmp_path / "old"))
+        index = CatalogIndex(EdgeStore(tmp_path / "old", graphs_always))
         index.create_version(artifact)
         index.set_live("v1")
-        index.upsert(items[:200])
+        index.upsert(items[:200])  # (no optimize here: its child process would run today's schema)
         index.close()
+    [config] = (tmp_path / "old").rglob("edge_config.json")
+    assert LEGACY_WHOLE in config.read_text()
 
-    index = CatalogIndex(EdgeStore(tmp_path / "old"))
+    store = EdgeStore(tmp_path / "old", graphs_always)
+    index = CatalogIndex(store)
     try:
+        index.optimize()
+        # the vector is gone from the shard (optimize swapped in a new shard directory)
+        assert LEGACY_WHOLE not in (store._shard_dir("v1") / "edge_config.json").read_text()
+        assert index.index_status().unindexed_points == 0
         index.upsert(items[200:])
+        assert index.index_status().unindexed_points == 100  # the new points, none hidden
         exact = ExactCatalog(artifact, items)
         for sku in ("sku-3", "sku-250"):
             got = [(h.item.sku, h.score) for h in index.similar(sku, k=5).hits]
