@@ -78,8 +78,9 @@ def main() -> None:
                 queries = draw_queries(kind, "none", artifact, items, args.queries, args.seed)
                 ms: dict[str, list[float]] = {s: [] for s in STEPS}
                 for n, q in enumerate(queries):
+                    recorder._store.reset()  # type: ignore[attr-defined]
                     result = _ask(recorder, q)
-                    version, search = recorder._store.last  # type: ignore[attr-defined]
+                    version, search = recorder._store.first  # type: ignore[attr-defined]
                     shard = store._shard(version)
                     sent, _ = store.planned_search(shard, search)  # unfiltered: the search itself
                     request = store.query_request(shard, sent)  # what EdgeStore.search sends

@@ -105,24 +105,34 @@ def grpc_request(q: Query) -> tuple[str, Any]:
 
 
 class _RecordingStore:
-    """Passes everything to the store and keeps the last search (the composed vector and filter)
-    and how long the store took to answer it (ms)."""
+    """Passes everything to the store and records, since the last reset(), the searches made
+    (the first is the query's own: a manipulation filtered to another category than the item's
+    adds an entry search per category, CatalogIndex._with_entries_in_category) and the time the
+    store spent in them (ms)."""
 
     def __init__(self, store: EdgeStore) -> None:
         self._store = store
-        self.last: tuple[str, Search] | None = None
-        self.last_ms = 0.0
+        self.searches: list[tuple[str, Search]] = []
+        self.search_ms = 0.0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
+    def reset(self) -> None:
+        self.searches, self.search_ms = [], 0.0
+
+    @property
+    def first(self) -> tuple[str, Search]:
+        """(version, Search) of the first search since reset(): the composed vector and filter."""
+        return self.searches[0]
+
     def search(self, version: str, search: Search) -> Any:
-        self.last = (version, search)
+        self.searches.append((version, search))
         started = time.perf_counter()
         try:
             return self._store.search(version, search)
         finally:
-            self.last_ms = (time.perf_counter() - started) * 1000
+            self.search_ms += (time.perf_counter() - started) * 1000
 
 
 def _no_photos(image: bytes, timeout_s: float | None, token: str | None) -> Any:
