@@ -99,10 +99,11 @@ class IndexSettings:
     hnsw_ef_chunks: int = 1024
     # A filtered search that goes through the graph (ACORN) searches at least this wide: at 1M,
     # manipulation with a category filter reached 0.953 at ef 128, 0.970 at 256, 0.990 at 512
-    # (2.1 -> 5.9 ms; 30 queries); unfiltered, 128 already gave 1.000. Round 8, 100 queries of
-    # category AND in_stock at 1M: 0.975 at 512, 0.986 at 1024 (the misses are queries filtered
-    # to another category than the item's: 0.970 -> 0.983; CatalogIndex._with_entries_in_category).
-    hnsw_ef_filtered: int = 1024
+    # (2.1 -> 5.9 ms; 30 queries); unfiltered, 128 already gave 1.000. Round 8, 100 queries: the
+    # misses are manipulations filtered to another category than the item's (1.000 for the
+    # item's own), which search with a beam of 1024 and a second entry of their own
+    # (catalog_index.OFF_CATEGORY_MIN_EF); 1024 for every filtered search doubled their latency.
+    hnsw_ef_filtered: int = 512
     # A filtered search whose filter lets through at least this share of the points that pass a
     # looser one (no condition, or only the keyword conditions) asks the engine for the looser
     # filter's top k / share × post_filter_oversampling and checks the rest of the conditions on
