@@ -247,6 +247,8 @@ class CatalogIndex:
                  for category in _categories_to_enter(spec, filters, probe, changes)]
         search = Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids,
                         min_ef=OFF_CATEGORY_MIN_EF if moved else 0)
+        if moved and self._store.searches_exactly(version, search):
+            moved = []  # an exact scan misses nothing (at 100k every category filter is scanned)
         hits = self._store.search(version, search)
         if moved:
             hits = self._with_entries_in_category(version, search, hits, moved)

@@ -302,6 +302,10 @@ class EdgeStore(VectorStore):
             return edge_search.run_on_scan_table(shard, table, search)
         return edge_search.run_search(shard, self._settings, search, table)
 
+    def searches_exactly(self, version: str, search: Search) -> bool:
+        shard = self._shard(version)
+        return self._scan_exactly(shard, self.planned_search(shard, search)[0])
+
     def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:
         """What the engine is asked for `search`, and the conditions checked on its hits (edge_search)."""
         return edge_search.planned_search(shard, self._settings, search)

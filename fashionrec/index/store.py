@@ -245,6 +245,11 @@ class VectorStore(ABC):
     @abstractmethod
     def search(self, version: str, search: Search) -> list[ScoredPoint]: ...
 
+    def searches_exactly(self, version: str, search: Search) -> bool:
+        """Whether the store answers `search` with an exact scan (its plan); False when it cannot
+        tell (a Qdrant server plans for itself)."""
+        return False
+
     @abstractmethod
     def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         """Points matching must; exact=False is the engine's estimate from its statistics (cheap)."""

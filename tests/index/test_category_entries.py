@@ -4,6 +4,7 @@ filter category (CatalogIndex._with_entries_in_category), merged by the true que
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,15 +35,20 @@ class _MissingTheBest:
         return hits[1:] if len(self.searches) == 1 else hits
 
 
+GRAPHS = IndexSettings(indexing_threshold_kb=1, full_scan_threshold_kb=1, exact_scan_kb=0, exact_scan_unfiltered_kb=0)
+
+
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModelArtifact, list[IndexedItem], EdgeStore]]:
     artifact = synthetic_artifact("v1", seed=0)
     items = synthetic_items(artifact, 600, seed=8)
-    store = EdgeStore(tmp_path_factory.mktemp("entries"), IndexSettings())
+    # Graphs built and every search sent to them: an exact scan needs no second entry.
+    store = EdgeStore(tmp_path_factory.mktemp("entries"), GRAPHS)
     index = CatalogIndex(store)
     index.create_version(artifact)
     index.set_live("v1")
     index.upsert(items)
+    index.optimize()
     yield artifact, items, store
     store.close()
 
@@ -79,3 +85,25 @@ def test_a_change_to_a_filtered_category_needs_no_second_entry(catalog: Any) -> 
     CatalogIndex(recorder).manipulate(item.item.sku, [Change(CATEGORY, other)],  # type: ignore[arg-type]
                                       Filters(categories=(other,)), 5)
     assert len(recorder.searches) == 1
+
+
+def test_a_search_the_store_scans_exactly_gets_no_second_entry(tmp_path: Path) -> None:
+    artifact = synthetic_artifact("v1", seed=0)
+    items = synthetic_items(artifact, 300, seed=9)
+    store = EdgeStore(tmp_path / "scanned")  # 300 points: every filtered search is an exact scan
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    index.upsert(items)
+    try:
+        item = items[0]
+        attribute = artifact.spec.attribute_names[1]
+        change = [Change(attribute, artifact.spec.vocabulary.attribute(attribute).values[0])]
+        filters = Filters(categories=(_other_category(artifact, item),))
+        recorder = _MissingTheBest(store)
+        CatalogIndex(recorder).manipulate(item.item.sku, change, filters, 5)  # type: ignore[arg-type]
+        assert len(recorder.searches) == 1
+        _assert_matches_exact(index.manipulate(item.item.sku, change, filters, 5),
+                              ExactCatalog(artifact, items).manipulate(item.item.sku, change, filters, 5))
+    finally:
+        store.close()
