@@ -78,8 +78,9 @@ def measure_cell(cell: Cell, queries: Sequence[Query], index: CatalogIndex, reco
     """Each query through every path, the order rotating from one query to the next.
 
     served is the store under the index the gRPC server answers from: its search_ms after a call
-    is the store's share of that call. The store path replays the query's first search (an
-    off-category manipulation's entry searches and their merge count as the index's work).
+    is the store's share of that call (every search it made). The store path replays the query's
+    first search only (an off-category manipulation's entry searches, docs/index.md, are in the
+    in-process and gRPC paths).
     """
     for n, q in enumerate(queries):
         recorder._store.reset()  # type: ignore[attr-defined]

@@ -20,13 +20,11 @@ from fashionrec.artifact import ModelArtifact, ModelSpec
 from fashionrec.errors import FailedPrecondition, InvalidArgument, NotFound
 from fashionrec.index import compose, schema
 from fashionrec.index.compose import Change
-from fashionrec.index.filters import AnyOf, Condition, Filters, Search
+from fashionrec.index.filters import AnyOf, Condition, Filters, Search, holds
 from fashionrec.index.schema import IndexedItem, ItemPatch, item_from_payload, item_to_payload, point_id
 from fashionrec.index.store import IndexStatus, Point, ScoredPoint, VectorStore
 from fashionrec.items import Item
 
-# The vocabulary attribute that is also the payload's `category` (the filter's categories).
-CATEGORY = "category"
 # How many hits a moved entry search asks for (CatalogIndex._with_entries_in_category): 20, 50
 # and 100 gave the same recall at 1M (0.983 for off-category queries), 5.7 / 6.3 / 8.0 ms.
 MOVED_ENTRY_LIMIT = 20
@@ -100,15 +98,15 @@ class _Probe:
 def _categories_to_enter(spec: ModelSpec, filters: Filters, probe: _Probe, changes: Sequence[Change]) -> list[str]:
     """The filter's categories a manipulation should also enter the graph from (see
     CatalogIndex._with_entries_in_category): those of a category filter that leaves out the
-    category the query asks for (the item's own, or the one a change sets), when the model has a
-    `category` attribute whose values they are; none otherwise."""
-    if not filters.categories or CATEGORY not in spec.attribute_names:
+    category the query asks for (the item's own, or the one a change sets); none otherwise.
+    (The filter's categories are values of the model's category attribute: Filters.conditions.)"""
+    if not filters.categories:
         return []
-    asked = {c.attribute: c.value for c in changes}.get(CATEGORY) or probe.current_value(CATEGORY)
+    attribute = spec.category_attribute
+    asked = {c.attribute: c.value for c in changes}.get(attribute) or probe.current_value(attribute)
     if asked is None or asked in filters.categories:
         return []
-    values = set(spec.vocabulary.attribute(CATEGORY).values)
-    return [c for c in filters.categories if c in values][:MAX_MOVED_ENTRIES]
+    return list(dict.fromkeys(filters.categories))[:MAX_MOVED_ENTRIES]
 
 
 class CatalogIndex:
@@ -242,9 +240,7 @@ class CatalogIndex:
         vector = self._manipulation_vector(artifact, probe, changes)
         if require_predicted_target:
             must += [AnyOf(schema.predicted_key(c.attribute), (c.value,)) for c in changes]
-        moved = [self._manipulation_vector(artifact, probe, [*(c for c in changes if c.attribute != CATEGORY),
-                                                             Change(CATEGORY, category)])
-                 for category in _categories_to_enter(spec, filters, probe, changes)]
+        moved = self._moved_vectors(artifact, probe, changes, _categories_to_enter(spec, filters, probe, changes))
         search = Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids,
                         min_ef=OFF_CATEGORY_MIN_EF if moved else 0)
         if moved and self._store.searches_exactly(version, search):
@@ -253,6 +249,21 @@ class CatalogIndex:
         if moved:
             hits = self._with_entries_in_category(version, search, hits, moved)
         return SearchResult([Hit(item_from_payload(h.payload), h.score) for h in hits], version)
+
+    @classmethod
+    def _moved_vectors(cls, artifact: ModelArtifact, probe: _Probe, changes: Sequence[Change],
+                       categories: Sequence[str]) -> list[np.ndarray]:
+        """The manipulation query with the category changed to each of categories (an entry that
+        cannot be composed, e.g. a zero representation, is left out: the query's own search stands)."""
+        attribute = artifact.spec.category_attribute
+        kept = [c for c in changes if c.attribute != attribute]
+        out = []
+        for category in categories:
+            try:
+                out.append(cls._manipulation_vector(artifact, probe, [*kept, Change(attribute, category)]))
+            except InvalidArgument:
+                continue
+        return out
 
     @staticmethod
     def _manipulation_vector(artifact: ModelArtifact, probe: _Probe, changes: Sequence[Change]) -> np.ndarray:
@@ -279,8 +290,10 @@ class CatalogIndex:
         if not extra:
             return hits
         query = np.asarray(search.vector, np.float32)
+        # Read after the searches: a write in between may have moved a point out of the filter.
         rescored = [ScoredPoint(p.id, float(np.asarray(p.vectors[schema.MANIPULATION], np.float32) @ query), p.payload)
-                    for p in self._store.retrieve(version, list(extra), with_vectors=(schema.MANIPULATION,))]
+                    for p in self._store.retrieve(version, list(extra), with_vectors=(schema.MANIPULATION,))
+                    if all(holds(c, p.payload) for c in search.must)]
         return sorted([*hits, *rescored], key=lambda h: -h.score)[:search.limit]
 
     def similar(self, query: QueryItem, filters: Filters = Filters(), k: int = 10) -> SearchResult:

@@ -79,6 +79,9 @@ class TimedStore(VectorStore):
         with self._timed("search"):
             return self._inner.search(version, search)
 
+    def searches_exactly(self, version: str, search: Search) -> bool:
+        return self._inner.searches_exactly(version, search)
+
     def count(self, version: str, must: Sequence[Condition] = (), exact: bool = True) -> int:
         with self._timed("count"):
             return self._inner.count(version, must, exact)
