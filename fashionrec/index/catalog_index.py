@@ -109,6 +109,10 @@ def _categories_to_enter(spec: ModelSpec, filters: Filters, probe: _Probe, chang
     return list(dict.fromkeys(filters.categories))[:MAX_MOVED_ENTRIES]
 
 
+def _result(hits: Sequence[ScoredPoint], version: str) -> SearchResult:
+    return SearchResult([Hit(item_from_payload(h.payload), h.score) for h in hits], version)
+
+
 class CatalogIndex:
     def __init__(self, store: VectorStore, max_k: int = 200, max_outfit_items: int = 16) -> None:
         self._store = store
@@ -248,7 +252,7 @@ class CatalogIndex:
         hits = self._store.search(version, search)
         if moved:
             hits = self._with_entries_in_category(version, search, hits, moved)
-        return SearchResult([Hit(item_from_payload(h.payload), h.score) for h in hits], version)
+        return _result(hits, version)
 
     @classmethod
     def _moved_vectors(cls, artifact: ModelArtifact, probe: _Probe, changes: Sequence[Change],
@@ -407,5 +411,4 @@ class CatalogIndex:
         return _Probe(whole, log_probs, query.labels.get, (), outfit)
 
     def _search(self, version: str, search: Search) -> SearchResult:
-        hits = self._store.search(version, search)
-        return SearchResult([Hit(item_from_payload(h.payload), h.score) for h in hits], version)
+        return _result(self._store.search(version, search), version)

@@ -307,7 +307,9 @@ class ServerStore(VectorStore):
         # points carry it, new ones do not), and counting it errs towards unindexed vectors
         # instead of hiding new points behind the old points' indexed `whole`.
         configured = info.config.params.vectors
-        per_point = len(configured) if isinstance(configured, dict) else len(schema.vector_dims(self.artifact(version).spec))
+        if not isinstance(configured, dict):
+            configured = schema.vector_dims(self.artifact(version).spec)
+        per_point = len(configured)
         return IndexStatus(points, points * per_point, info.indexed_vectors_count or 0)
 
     def optimize(self, version: str) -> None:

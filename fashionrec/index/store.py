@@ -59,13 +59,14 @@ class IndexSettings:
     # wrong cluster (recall@10 0.957-0.975 at ef 128-1024 on 200k points of one of them, 0.967 at
     # 100k, 0.987 at 1M), where a scan is exact: 2.9 ms at 100k, 16 ms at 1M.
     graph_small_vectors: bool = False
-    # int8 scalar quantization of `manipulation`: its graph is built on the int8 copy, 2.5x faster (200k points of manipulation: 57.7 -> 23.0 s), and a graph search rescores
-    # its candidates with the float32 vectors, oversampled: at 1M, manipulation's recall@10 stayed
-    # 1.000 unfiltered and 0.985 with a category (0.990 in float32), and 0.995 -> 1.000 with a
-    # price range from oversampling 2 to 4. `chunks` stays float32: its posterior entries
-    # (sqrt(w p), up to 0.77) sit beside chunk entries of +-0.1, one int8 range for both lost the
-    # ranking, and at 1M the weighted query's recall@10 fell to 0.587 (0.970 only with 32x
-    # oversampling; a wider beam did not help). Exact scans always use the float32 vectors.
+    # int8 scalar quantization of `manipulation`: its graph is built on the int8 copy, 2.5x faster
+    # (200k points: 57.7 -> 23.0 s), and a graph search rescores its candidates with the float32
+    # vectors, oversampled: at 1M, manipulation's recall@10 stayed 1.000 unfiltered and 0.985 with a
+    # category (0.990 in float32), and 0.995 -> 1.000 with a price range from oversampling 2 to 4.
+    # `chunks` stays float32: its posterior entries (sqrt(w p), up to 0.77) sit beside chunk entries
+    # of +-0.1, one int8 range for both lost the ranking, and at 1M the weighted query's recall@10
+    # fell to 0.587 (0.970 only with 32x oversampling; a wider beam did not help). Exact scans always
+    # use the float32 vectors.
     quantize_large_vectors: bool = True
     # The embedded store keeps the small vectors (those without a graph) and the filter fields in
     # memory, split by category, and scans them with numpy (fashionrec.index.scan_table): at 1M
@@ -86,13 +87,12 @@ class IndexSettings:
     scan_table_max_floats_all_categories: int = 12_000_000
     quantization_oversampling: float = 4.0
     # Search beam per named vector, from the 100k bench: 128 kept `similar` (then on a vector of its
-    # own, `whole`) and outfit at recall 1.000
-    # and attr_<a> at 0.983, but left the composed weighted query on `chunks` at 0.94, so that
-    # vector searches wider. ef costs latency linearly (20k points: 0.7 ms at 128, 2.2 ms at 512).
-    # At 1M the weighted query needs 1024 (recall@10 0.913 at 512, 0.980 at 1024: 3.7 -> 5.2 ms),
-    # and so do the attribute vectors: unfiltered one-attribute similarity, 100 queries, 0.974 at
-    # 256 with one answer sharing nothing with the exact top 10, 0.994 at 1024 with none worse than
-    # 6 of 10 (1.4 -> 3.0 ms; an exact scan: 16.4 ms).
+    # own, `whole`) and outfit at recall 1.000 and attr_<a> at 0.983, but left the composed weighted
+    # query on `chunks` at 0.94, so that vector searches wider. ef costs latency linearly (20k points:
+    # 0.7 ms at 128, 2.2 ms at 512). At 1M the weighted query needs 1024 (recall@10 0.913 at 512,
+    # 0.980 at 1024: 3.7 -> 5.2 ms), and so do the attribute vectors: unfiltered one-attribute
+    # similarity, 100 queries, 0.974 at 256 with one answer sharing nothing with the exact top 10,
+    # 0.994 at 1024 with none worse than 6 of 10 (1.4 -> 3.0 ms; an exact scan: 16.4 ms).
     # (hnsw_ef_attribute is used only with graph_small_vectors: the attr_<a> vectors have no graph by default.)
     hnsw_ef: int = 128
     hnsw_ef_attribute: int = 1024
