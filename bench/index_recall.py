@@ -28,6 +28,7 @@ from fashionrec.index import CatalogIndex, Change, EdgeStore, Filters, IndexSett
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.schema import IndexedItem
 from fashionrec.index.synthetic_vectors import synthetic_artifact, synthetic_items
+from fashionrec.ranking_metrics import mean_se
 
 K = 10
 QUERY_TYPES = ("manipulate", "similar_by one attribute", "similar_by weighted", "outfit")
@@ -41,6 +42,7 @@ class Cell:
     query: str
     shape: str
     recall: float
+    recall_se: float  # standard error of the mean over the cell's queries
     p50_ms: float
     p99_ms: float
 
@@ -104,10 +106,10 @@ def measure(
                 if expected:
                     recalls.append(len(set(got) & set(expected)) / len(expected))
             ms = np.array(latencies) * 1000
-            cells.append(Cell(backend, len(items), kind, shape, float(np.mean(recalls)),
+            cells.append(Cell(backend, len(items), kind, shape, float(np.mean(recalls)), mean_se(recalls),
                               float(np.percentile(ms, 50)), float(np.percentile(ms, 99))))
-            print(f"  {kind:26s} {shape:22s} recall {cells[-1].recall:.3f}  p50 {cells[-1].p50_ms:.2f} ms",
-                  flush=True)
+            print(f"  {kind:26s} {shape:22s} recall {cells[-1].recall:.3f} ± {cells[-1].recall_se:.3f}  "
+                  f"p50 {cells[-1].p50_ms:.2f} ms", flush=True)
     return cells
 
 
@@ -135,10 +137,10 @@ def load(
 
 
 def table(cells: list[Cell]) -> str:
-    lines = ["| backend | points | query | filter | recall@10 | p50 ms | p99 ms |",
+    lines = ["| backend | points | query | filter | recall@10 ± s.e. | p50 ms | p99 ms |",
              "| --- | ---: | --- | --- | ---: | ---: | ---: |"]
     for c in cells:
-        lines.append(f"| {c.backend} | {c.size:,} | {c.query} | {c.shape} | {c.recall:.3f} | "
+        lines.append(f"| {c.backend} | {c.size:,} | {c.query} | {c.shape} | {c.recall:.3f} ± {c.recall_se:.3f} | "
                      f"{c.p50_ms:.2f} | {c.p99_ms:.2f} |")
     return "\n".join(lines)
 

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, now, open_or_build, rss_kb
-from bench.scale_measure import METHODS, SERVICE, fmt, measure_local, measure_matrix, measure_throughput
+from bench.scale_measure import METHODS, SERVICE, fmt_recall, measure_local, measure_matrix, measure_throughput
 from bench.scale_queries import _RecordingStore, start_grpc
 from fashionrec.index import CatalogIndex, IndexSettings
 from fashionrec.index.exact import ExactCatalog
@@ -160,7 +160,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"- qdrant-client local mode: loaded in {report['local']['load_s']:.1f} s")
     lines += ["", "| query | filter | gRPC p50 / p99 ms | service p50 / p99 ms | in-process p50 / p99 ms | "
               "store p50 / p99 ms | engine alone p50 / p99 ms | numpy exact p50 ms | qdrant-client local p50 s | "
-              "recall@10 store | recall@10 gRPC |",
+              "recall@10 store ± s.e. | recall@10 gRPC ± s.e. |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in report["cells"]:
         local = f"{c['local']['p50_ms'] / 1000:.2f} ({c['local']['calls']})" if c["local"] else "—"
@@ -169,7 +169,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{_p50_p99(c.get('service'))} | {c['in_process']['p50_ms']:.2f} / {c['in_process']['p99_ms']:.2f} | "
             f"{c['engine']['p50_ms']:.2f} / {c['engine']['p99_ms']:.2f} | "
             f"{c['engine_only']['p50_ms']:.2f} / {c['engine_only']['p99_ms']:.2f} | {c['exact']['p50_ms']:.2f} | {local} | "
-            f"{fmt(c['recall_engine'])} | {fmt(c['recall_grpc'])} |")
+            f"{fmt_recall(c, 'engine')} | {fmt_recall(c, 'grpc')} |")
     if report["throughput"]:
         lines += ["", "| over gRPC | clients | calls | calls/s | p50 ms | p99 ms | errors | load average |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]

@@ -25,6 +25,7 @@ from fashionrec.artifact import ModelArtifact
 from fashionrec.index import CatalogIndex, EdgeStore, IndexSettings, ServerStore, edge_search
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.schema import IndexedItem
+from fashionrec.ranking_metrics import mean_se
 
 
 # "engine" is EdgeStore.search (the scan table for the small vectors, else the engine);
@@ -41,6 +42,13 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def fmt_recall(summary: dict[str, Any], method: str) -> str:
+    """A cell's recall@10 of method as "mean ± standard error" (no error in a report written
+    before the bench measured it)."""
+    mean, se = summary[f"recall_{method}"], summary.get(f"recall_{method}_se")
+    return fmt(mean) if se is None else f"{fmt(mean)} ± {fmt(se)}"
+
+
 @dataclass
 class Cell:
     query: str
@@ -55,6 +63,7 @@ class Cell:
             out[method] = _percentiles(values)
         for method, values in self.recall.items():
             out[f"recall_{method}"] = float(np.mean(values)) if values else None
+            out[f"recall_{method}_se"] = mean_se(values) if values else None
         out["local"] = _percentiles(self.local_ms) if self.local_ms else None
         return out
 
@@ -131,8 +140,8 @@ def measure_matrix(config: BenchConfig, artifact: ModelArtifact, items: list[Ind
                       f"{s['in_process']['p50_ms']:6.2f}  service {s[SERVICE]['p50_ms']:5.2f}  "
                       f"store {s['engine']['p50_ms']:6.2f}  engine alone "
                       f"{s['engine_only']['p50_ms']:6.2f}  exact "
-                      f"{s['exact']['p50_ms']:6.2f} ms  recall engine {fmt(s['recall_engine'])} "
-                      f"gRPC {fmt(s['recall_grpc'])}", flush=True)
+                      f"{s['exact']['p50_ms']:6.2f} ms  recall engine {fmt_recall(s, 'engine')} "
+                      f"gRPC {fmt_recall(s, 'grpc')}", flush=True)
     finally:
         stubs.close()
     return cells, all_queries

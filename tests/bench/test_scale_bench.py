@@ -33,6 +33,8 @@ def test_scale_bench_reports_every_cell_with_recall(tmp_path: Path) -> None:
         assert service["calls"] == 3 and 0 < service["p50_ms"] < cell["grpc"]["p50_ms"], (key, service)
         assert cell["recall_engine"] is not None and cell["recall_engine"] >= 0.9, (key, cell["recall_engine"])
         assert cell["recall_grpc"] is not None and cell["recall_grpc"] >= 0.9, (key, cell["recall_grpc"])
+        # Standard errors over the 3 queries: each recall is in [0, 1], so the error of the mean is below 0.35.
+        assert 0 <= cell["recall_engine_se"] < 0.35 and 0 <= cell["recall_grpc_se"] < 0.35, (key, cell)
         assert cell["local"] is None
     assert [(t["method"], t["clients"]) for t in report["throughput"]] == [
         ("Manipulate", 1), ("Manipulate", 2), ("Complete", 1), ("Complete", 2)]
@@ -50,6 +52,7 @@ def test_scale_bench_reports_every_cell_with_recall(tmp_path: Path) -> None:
     table = md_path.read_text()
     assert "| manipulate | none |" in table and "| outfit | price 50-100 |" in table
     assert "| service p50 / p99 ms |" in table
+    assert "recall@10 gRPC ± s.e." in table and " ± 0." in table
 
     # A second run with the same size and seed opens the cached index instead of building it.
     artifact = scale.bench_artifact(config.model, config.seed)
