@@ -31,6 +31,7 @@ from fashionrec.model.adde import ADDE
 from fashionrec.model.preprocessing import normalise, resize_uint8
 from fashionrec.model.preview_decoder import PreviewDecoder
 from fashionrec.progress import progress_bar
+from fashionrec.ranking_metrics import mean_se
 from fashionrec.vocab import UNKNOWN
 
 __all__ = ["IndependentClassifier", "evaluate_preview", "train_independent_classifier", "to_uint8"]
@@ -98,6 +99,11 @@ class _Readers:
 
 
 @torch.no_grad()
+def _summary(values: list[float]) -> dict[str, float]:
+    """{"mean", "se" (standard error of the mean), "n"} of per-query values."""
+    return {"mean": float(np.mean(values)), "se": mean_se(np.asarray(values)), "n": len(values)}
+
+
 def evaluate_preview(model: ADDE, decoder: PreviewDecoder, catalog: Catalog, independent: IndependentClassifier,
                      seed: int = 0, max_queries: int = 600, gallery: str = q.ALL,
                      posterior_weight: float = 0.0, progress: bool = True) -> dict[str, object]:
@@ -190,16 +196,11 @@ def evaluate_preview(model: ADDE, decoder: PreviewDecoder, catalog: Catalog, ind
                 hits[name] += (labels == targets[:, None, :]).all(-1).any(-1).tolist()
             bar.update(len(part))
 
-    def mean_se(values: list[float]) -> dict[str, float]:
-        v = np.asarray(values, float)
-        return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0,
-                "n": int(len(v))}
-
     return {
         "queries": len(queries),
         "gallery_items": int(len(rows)),
-        "reconstruction": {"l1": mean_se(l1), "psnr_db": mean_se(psnr)},
-        "transfer": {name: mean_se(v) for name, v in transfer.items()},
-        "preservation": {name: mean_se(v) for name, v in preservation.items()},
-        "retrieval_hit@10": {name: mean_se(v) for name, v in hits.items()},
+        "reconstruction": {"l1": _summary(l1), "psnr_db": _summary(psnr)},
+        "transfer": {name: _summary(v) for name, v in transfer.items()},
+        "preservation": {name: _summary(v) for name, v in preservation.items()},
+        "retrieval_hit@10": {name: _summary(v) for name, v in hits.items()},
     }
