@@ -278,7 +278,7 @@ class CatalogIndex:
         return compose.manipulation_query(artifact, probe.whole, i, target, probe.outfit)
 
     def _with_entries_in_category(self, version: str, search: Search, hits: list[ScoredPoint],
-                                  moved: list[np.ndarray]) -> list[ScoredPoint]:
+                                  moved: list[np.ndarray], entry_min_ef: int = 0) -> list[ScoredPoint]:
         """The top k of hits and of a graph search from each moved query, all scored by search's vector.
 
         A filter that leaves out the query item's category sends the walk of the manipulation
@@ -294,9 +294,11 @@ class CatalogIndex:
         seen = {h.id for h in hits}
         extra: dict[str, None] = {}
         for vector in moved:
-            # The settings' beam (min_ef 0): an entry only has to land in the filter's region. At
-            # 1M, 200 queries a filter, an entry at 1024 found nothing one at 512 missed, for 5 ms more.
-            entry = dataclasses.replace(search, vector=vector, limit=max(search.limit, MOVED_ENTRY_LIMIT), min_ef=0)
+            # The settings' beam by default (entry_min_ef 0): an entry only has to land in the
+            # filter's region. At 1M, 200 queries a filter, an entry at 1024 found nothing one at
+            # 512 missed, for 3-4 ms more (bench/off_category.py).
+            entry = dataclasses.replace(search, vector=vector, limit=max(search.limit, MOVED_ENTRY_LIMIT),
+                                        min_ef=entry_min_ef)
             extra.update((h.id, None) for h in self._store.search(version, entry) if h.id not in seen)
         if not extra:
             return hits

@@ -1,0 +1,45 @@
+"""bench/off_category.py at a tiny size: every group and plan is measured, and the engine's exact
+scan agrees with numpy's exact search (no timing is asserted).
+
+No __init__.py here: this directory must not become a package named `bench`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where bench/ is
+
+from bench import off_category  # noqa: E402
+from bench.scale_index import BenchConfig, bench_artifact, catalog_items, open_or_build  # noqa: E402
+from fashionrec.index.exact import ExactCatalog  # noqa: E402
+
+
+def test_off_category_bench_measures_every_plan_of_every_group(tmp_path: Path) -> None:
+    config = BenchConfig(items=600, index_dir=tmp_path / "index", clients=(), optimize=False)
+    artifact = bench_artifact(config.model, config.seed)
+    items = catalog_items(artifact, config.items, config.seed)
+    store, index, _ = open_or_build(config, artifact, items)
+    try:
+        groups = off_category.measure(index, store, ExactCatalog(artifact, items), artifact, items, queries=4, seed=1)
+    finally:
+        index.close()
+
+    assert [(g["filter"], g["category"]) for g in groups] == list(off_category.GROUPS)
+    for g in groups:
+        plans = {p["plan"]: p for p in g["plans"]}
+        with_entries = {p.name for p in off_category.PLANS if p.entry_beam is not None}
+        # Entry searches are a plan only where CatalogIndex makes them: filters to another category.
+        assert (with_entries <= set(plans)) == (g["category"] == "off") and with_entries, (g["category"], plans)
+        for plan in plans.values():
+            assert plan["queries"] == 4 and len(plan["per_query_ms"]) == 4, plan["plan"]
+            assert 0 <= plan["recall_se"] < 0.5 and 0 < plan["p50_ms"] <= plan["p99_ms"]
+        # The engine's exact scan and numpy's exact search rank the same ten items.
+        assert plans["scan"]["recall"] == 1.0, (g["filter"], g["category"])
+        # 600 points: the graph plans are scanned exactly too.
+        assert all(p["recall"] >= 0.9 for p in plans.values()), plans
+
+    table = off_category.markdown(600, groups)
+    assert table.count("| plan | recall@10 ± s.e. |") == len(off_category.GROUPS)
+    assert "| graph 1024 + 512 |" in table and "| scan |" in table
