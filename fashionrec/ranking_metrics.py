@@ -25,6 +25,8 @@ relevant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from fashionrec.errors import InvalidArgument
@@ -187,7 +189,7 @@ def binomial_se(successes: np.ndarray) -> float:
     return float(np.sqrt(p * (1.0 - p) / n))
 
 
-def mean_se(values: np.ndarray) -> float:
+def mean_se(values: Sequence[float] | np.ndarray) -> float:
     """Standard error of a mean: sample standard deviation (n − 1) / sqrt(n); 0 when n < 2."""
     values = np.asarray(values, np.float64)
     n = values.size

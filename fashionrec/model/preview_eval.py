@@ -98,12 +98,12 @@ class _Readers:
         return {"model classifiers": own, "independent classifier": independent}
 
 
-@torch.no_grad()
 def _summary(values: list[float]) -> dict[str, float]:
     """{"mean", "se" (standard error of the mean), "n"} of per-query values."""
-    return {"mean": float(np.mean(values)), "se": mean_se(np.asarray(values)), "n": len(values)}
+    return {"mean": float(np.mean(values)), "se": mean_se(values), "n": len(values)}
 
 
+@torch.no_grad()
 def evaluate_preview(model: ADDE, decoder: PreviewDecoder, catalog: Catalog, independent: IndependentClassifier,
                      seed: int = 0, max_queries: int = 600, gallery: str = q.ALL,
                      posterior_weight: float = 0.0, progress: bool = True) -> dict[str, object]:

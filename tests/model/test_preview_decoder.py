@@ -58,7 +58,13 @@ def test_the_preview_report_has_every_figure_in_range(tiny_model_dir, tiny_catal
                                     config=DecoderConfig(channels=16, min_channels=4, image_size=16),
                                     progress=False, log=lambda _: None)
     reader = train_independent_classifier(tiny_catalog, epochs=1, progress=False)
+    # Whatever the caller's grad settings, the evaluation records no autograd graph (it once lost its no_grad).
+    model.requires_grad_(True)
+    grad_enabled: list[bool] = []
+    for module in (model, decoder):
+        module.register_forward_hook(lambda *_: grad_enabled.append(torch.is_grad_enabled()))
     report = evaluate_preview(model, decoder, tiny_catalog, reader, max_queries=20, progress=False)
+    assert grad_enabled and not any(grad_enabled)
     assert report["queries"] > 0
     for group in ("transfer", "preservation", "retrieval_hit@10"):
         for figure in report[group].values():
