@@ -12,12 +12,14 @@ the order rotating from one query to the next, and checked against exact numpy s
 
     graph E        the query's own graph search with a beam of at least E
     graph E + F    and an entry search per filter category with a beam of at least F, its
-                   hits rescored with the true query and merged (CatalogIndex's path; off only)
+                   hits rescored with the true query and merged (CatalogIndex's path; off only,
+                   and only where the store walks the graph: a query it scans exactly gets none)
     scan           the engine's exact scan of the points that pass the filter
 
-It replays CatalogIndex.manipulate's plan with other beams, so it reads the index's composition
-helpers (the query's vector, the moved vectors) and calls the store below the index: no timing
-here includes the service or the payload parsing (bench.scale has those).
+It replays CatalogIndex.manipulate's plan (CatalogIndex._manipulation_plan: the search and the
+moved query vectors) with other beams and calls the store below the index: no timing here
+includes reading the query item, composing, the service or the payload parsing (bench.scale
+has those).
 
 Prints one markdown table per group (recall@10 ± standard error, p50 / p99 ms, queries below
 1.0) and writes off-category-<items>.json under --out.
@@ -44,7 +46,7 @@ import numpy as np
 from bench.index_recall import _filters
 from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, open_or_build
 from bench.scale_queries import Query, draw_queries, run_exact
-from fashionrec.index import CatalogIndex, EdgeStore, edge_search, schema
+from fashionrec.index import CatalogIndex, EdgeStore, edge_search
 from fashionrec.index.catalog_index import _categories_to_enter
 from fashionrec.index.exact import ExactCatalog
 from fashionrec.index.filters import Search
@@ -80,6 +82,8 @@ PLANS = (Plan(512), Plan(1024), Plan(2048), Plan(512, 512), Plan(1024, 512), Pla
 
 def _answer(plan: Plan, index: CatalogIndex, store: EdgeStore, version: str, search: Search,
             moved: list[np.ndarray]) -> list[ScoredPoint]:
+    """The plan's answer to the manipulation CatalogIndex._manipulation_plan planned as search
+    (with moved: its entries' query vectors, empty where the index makes none)."""
     if plan.scan:
         # The store's plan with the scan threshold raised: the engine scans the filter's points.
         scanning = dataclasses.replace(store._settings, exact_scan_kb=1 << 40)
@@ -101,11 +105,15 @@ def _queries(index: CatalogIndex, artifact: Any, items: Sequence[Any], shape: st
         if where == "own":
             own = probe.current_value(spec.category_attribute)
             q = dataclasses.replace(q, category=own, filters=_filters(shape, own))
+            if _categories_to_enter(spec, q.filters, probe, list(q.changes)):  # draw_queries never changes the category
+                raise RuntimeError(f"{q.sku}: a query filtered to its own category would enter another")
         elif not _categories_to_enter(spec, q.filters, probe, list(q.changes)):
             continue
         out.append((q, probe))
         if len(out) == count:
             break
+    if len(out) < count:
+        print(f"{shape}, {where}: {len(out)} queries of the {count} asked", flush=True)
     return out
 
 
@@ -113,29 +121,28 @@ def measure(index: CatalogIndex, store: EdgeStore, exact: ExactCatalog, artifact
             queries: int, seed: int, plans: Sequence[Plan] = PLANS) -> list[dict[str, Any]]:
     """Per group and plan: recall@10 (mean, standard error, per query) and milliseconds per query."""
     version, live = index._live()
-    spec = live.spec
     groups = []
     for shape, where in GROUPS:
         usable = [p for p in plans if where == "off" or p.entry_beam is None]
         recall: dict[str, list[float]] = {p.name: [] for p in usable}
         ms: dict[str, list[float]] = {p.name: [] for p in usable}
+        scanned = 0  # queries the store scans exactly, where the index makes no entry searches
         for n, (q, probe) in enumerate(_queries(index, artifact, items, shape, where, queries, seed)):
             expected = run_exact(exact, q)
             if not expected:
                 continue
-            changes = list(q.changes)
-            search = Search(schema.MANIPULATION, index._manipulation_vector(live, probe, changes), K,
-                            tuple(q.filters.conditions(spec)), probe.exclude_ids)
-            moved = index._moved_vectors(live, probe, changes, _categories_to_enter(spec, q.filters, probe, changes))
+            search, moved = index._manipulation_plan(version, live, q.sku, list(q.changes), q.filters, K)
+            scanned += where == "off" and not moved
             for plan in usable[n % len(usable):] + usable[:n % len(usable)]:
                 started = time.perf_counter()
                 hits = _answer(plan, index, store, version, search, moved)
                 ms[plan.name].append((time.perf_counter() - started) * 1000)
                 got = {h.payload["sku"] for h in hits}
                 recall[plan.name].append(len(got & set(expected)) / len(expected))
-        groups.append({"filter": shape, "category": where, "plans": [
+        groups.append({"filter": shape, "category": where, "scanned_queries": scanned, "plans": [
             {"plan": p.name, "recall": float(np.mean(recall[p.name])) if recall[p.name] else None,
-             "recall_se": mean_se(np.asarray(recall[p.name])), "below_1": int(sum(r < 1 for r in recall[p.name])),
+             "recall_se": mean_se(recall[p.name]) if recall[p.name] else None,
+             "below_1": int(sum(r < 1 for r in recall[p.name])),
              "p50_ms": float(np.percentile(ms[p.name], 50)) if ms[p.name] else None,
              "p99_ms": float(np.percentile(ms[p.name], 99)) if ms[p.name] else None,
              "queries": len(recall[p.name]), "per_query_recall": recall[p.name], "per_query_ms": ms[p.name]}
@@ -147,8 +154,10 @@ def markdown(items: int, groups: Sequence[dict[str, Any]]) -> str:
     lines = []
     for g in groups:
         queries = g["plans"][0]["queries"]
+        scanned = f" ({g['scanned_queries']} scanned exactly: no entry searches)" if g["scanned_queries"] else ""
         lines += ["", f"{items:,} items, manipulation filtered by {g['filter']} to "
-                  f"{'another category than the item' if g['category'] == 'off' else 'the item'}'s, {queries} queries",
+                  f"{'another category than the item' if g['category'] == 'off' else 'the item'}'s, "
+                  f"{queries} queries{scanned}",
                   "", "| plan | recall@10 ± s.e. | p50 ms | p99 ms | queries below 1.0 |",
                   "| --- | ---: | ---: | ---: | ---: |"]
         for p in g["plans"]:

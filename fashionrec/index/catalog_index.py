@@ -34,8 +34,8 @@ MAX_MOVED_ENTRIES = 3
 # The beam of an off-category manipulation's own search (its entries keep the filtered default,
 # 512). 1M points, queries filtered to another category than the item's: recall@10 0.970 at 512,
 # 0.983 at 1024 with category AND in_stock (100 queries); on a second build of the same catalog
-# (200 queries a filter) 0.986 / 0.959 at 512, 0.989 / 0.977 at 1024, 0.993 / 0.988 at 2048
-# (store p50 3.4-4.2, 5.9-6.6, 12.7-13.6 ms).
+# (bench/off_category.py, 200 queries a filter, category / category AND in_stock) 0.986 / 0.959
+# at 512, 0.989 / 0.977 at 1024, 0.993 / 0.988 at 2048 (store p50 5.7-5.9, 6.6-7.9, 12.2-14.8 ms).
 OFF_CATEGORY_MIN_EF = 1024
 
 # The beam of `similar`'s graph search: its query is zero outside L2n(r), and the manipulation
@@ -239,8 +239,20 @@ class CatalogIndex:
     ) -> SearchResult:
         """Items like the query but with the changed attribute values (compose.manipulation_query)."""
         version, artifact = self._live()
-        spec = artifact.spec
         self._check_k(k)
+        search, moved = self._manipulation_plan(version, artifact, query, changes, filters, k, require_predicted_target)
+        hits = self._store.search(version, search)
+        if moved:
+            hits = self._with_entries_in_category(version, search, hits, moved)
+        return _result(hits, version)
+
+    def _manipulation_plan(self, version: str, artifact: ModelArtifact, query: QueryItem, changes: Sequence[Change],
+                           filters: Filters, k: int,
+                           require_predicted_target: bool = False) -> tuple[Search, list[np.ndarray]]:
+        """The search a manipulation runs, and the moved query vectors of its entry searches
+        (_with_entries_in_category): none unless the filter leaves out the asked category and the
+        store walks the graph for it. bench/off_category.py replays this plan with other beams."""
+        spec = artifact.spec
         must = filters.conditions(spec)
         probe = self._probe(version, query)
         vector = self._manipulation_vector(artifact, probe, changes)
@@ -251,10 +263,7 @@ class CatalogIndex:
                         min_ef=OFF_CATEGORY_MIN_EF if moved else 0)
         if moved and self._store.searches_exactly(version, search):
             moved = []  # an exact scan misses nothing (at 100k every category filter is scanned)
-        hits = self._store.search(version, search)
-        if moved:
-            hits = self._with_entries_in_category(version, search, hits, moved)
-        return _result(hits, version)
+        return search, moved
 
     @classmethod
     def _moved_vectors(cls, artifact: ModelArtifact, probe: _Probe, changes: Sequence[Change],
@@ -286,17 +295,18 @@ class CatalogIndex:
         filter's (1M points: recall@10 0.962-0.970 for such queries, a few at 0.0; 1.000 when the
         filter is the item's category). The same query with the category changed to the filter's
         starts in that region; its hits are rescored exactly with the true query vector (the
-        stored float32 vectors) and merged: 0.962 -> 0.980 for those queries at 1M. Such lost walks
-        depend on the graph: a second build of the same catalog lost none (200 queries a filter;
-        the misses left were near ties) and the entries changed nothing there, for 3-4 ms a search.
-        They are kept as insurance against the walks that come back with nothing right.
+        stored float32 vectors) and merged: at 1M those queries went 0.962 -> 0.980 with both
+        searches at a beam of 512, 0.965 -> 0.983 at 1024. Such lost walks depend on the graph: a
+        second build of the same catalog lost none (200 queries a filter; no query below 0.8) and
+        the entries changed nothing there, for 2.7-4.5 ms a query at p50. They are kept as
+        insurance against the walks that come back with nothing right.
         """
         seen = {h.id for h in hits}
         extra: dict[str, None] = {}
         for vector in moved:
             # The settings' beam by default (entry_min_ef 0): an entry only has to land in the
-            # filter's region. At 1M, 200 queries a filter, an entry at 1024 found nothing one at
-            # 512 missed, for 3-4 ms more (bench/off_category.py).
+            # filter's region. At 1M, 200 queries a filter, entries at 1024 found nothing those at
+            # 512 missed, for 1.5-2.0 ms more at p50 (bench/off_category.py).
             entry = dataclasses.replace(search, vector=vector, limit=max(search.limit, MOVED_ENTRY_LIMIT),
                                         min_ef=entry_min_ef)
             extra.update((h.id, None) for h in self._store.search(version, entry) if h.id not in seen)

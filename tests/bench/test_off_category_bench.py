@@ -12,7 +12,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, where bench/ is
 
 from bench import off_category  # noqa: E402
+from bench.index_recall import fill  # noqa: E402
 from bench.scale_index import BenchConfig, bench_artifact, catalog_items, open_or_build  # noqa: E402
+from fashionrec.index import EdgeStore, IndexSettings  # noqa: E402
+from fashionrec.index.catalog_index import OFF_CATEGORY_MIN_EF  # noqa: E402
 from fashionrec.index.exact import ExactCatalog  # noqa: E402
 
 
@@ -37,9 +40,30 @@ def test_off_category_bench_measures_every_plan_of_every_group(tmp_path: Path) -
             assert 0 <= plan["recall_se"] < 0.5 and 0 < plan["p50_ms"] <= plan["p99_ms"]
         # The engine's exact scan and numpy's exact search rank the same ten items.
         assert plans["scan"]["recall"] == 1.0, (g["filter"], g["category"])
-        # 600 points: the graph plans are scanned exactly too.
+        # 600 points: the graph plans are scanned exactly too, and the index makes no entry searches.
         assert all(p["recall"] >= 0.9 for p in plans.values()), plans
+        assert g["scanned_queries"] == (4 if g["category"] == "off" else 0)
 
     table = off_category.markdown(600, groups)
     assert table.count("| plan | recall@10 ± s.e. |") == len(off_category.GROUPS)
     assert "| graph 1024 + 512 |" in table and "| scan |" in table
+
+
+def test_the_replayed_plan_answers_as_catalog_index_manipulate(tmp_path: Path) -> None:
+    # exact_scan_kb=0: the store walks the graph for every filtered search, so the index makes entry searches.
+    artifact = bench_artifact(BenchConfig.model, 0)
+    items = catalog_items(artifact, 600, 0)
+    index, _ = fill(EdgeStore(tmp_path / "graph", IndexSettings(exact_scan_kb=0)), artifact, items)
+    try:
+        version, live = index._live()
+        queries = off_category._queries(index, artifact, items, "category", "off", 5, seed=3)
+        assert len(queries) == 5
+        for q, _ in queries:
+            search, moved = index._manipulation_plan(version, live, q.sku, list(q.changes), q.filters, off_category.K)
+            assert moved and search.min_ef == OFF_CATEGORY_MIN_EF
+            replayed = off_category._answer(off_category.Plan(OFF_CATEGORY_MIN_EF, 0), index, index._store,  # type: ignore[arg-type]
+                                            version, search, moved)
+            served = index.manipulate(q.sku, list(q.changes), q.filters, off_category.K)
+            assert [h.payload["sku"] for h in replayed] == [h.item.sku for h in served.hits], q
+    finally:
+        index.close()
