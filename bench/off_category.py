@@ -76,8 +76,8 @@ class Plan:
         return f"graph {self.beam}" + ("" if self.entry_beam is None else f" + {self.entry_beam}")
 
 
-PLANS = (Plan(512), Plan(1024), Plan(2048), Plan(512, 512), Plan(1024, 512), Plan(1024, 1024),
-         Plan(2048, 512), Plan(scan=True))
+PLANS = (Plan(512), Plan(1024), Plan(1536), Plan(2048), Plan(512, 512), Plan(1024, 512), Plan(1024, 1024),
+         Plan(1536, 512), Plan(2048, 512), Plan(scan=True))
 
 
 def _answer(plan: Plan, index: CatalogIndex, store: EdgeStore, version: str, search: Search,
