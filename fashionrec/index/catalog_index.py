@@ -260,12 +260,14 @@ class CatalogIndex:
         vector = self._manipulation_vector(artifact, probe, changes)
         if require_predicted_target:
             must += [AnyOf(schema.predicted_key(c.attribute), (c.value,)) for c in changes]
-        moved = self._moved_vectors(artifact, probe, changes, _categories_to_enter(spec, filters, probe, changes))
-        search = Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids,
-                        min_ef=OFF_CATEGORY_MIN_EF if moved else 0)
-        if moved and self._store.searches_exactly(version, search):
-            moved = []  # an exact scan misses nothing (at 100k every category filter is scanned)
-        return search, moved
+        search = Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids)
+        categories = _categories_to_enter(spec, filters, probe, changes)
+        # Asked before composing the entries (the plan does not depend on the beam): an exact scan
+        # misses nothing, and at 100k and 300k every category filter is scanned.
+        if categories and self._store.searches_exactly(version, search):
+            categories = []
+        moved = self._moved_vectors(artifact, probe, changes, categories)
+        return (dataclasses.replace(search, min_ef=OFF_CATEGORY_MIN_EF) if moved else search), moved
 
     @classmethod
     def _moved_vectors(cls, artifact: ModelArtifact, probe: _Probe, changes: Sequence[Change],
