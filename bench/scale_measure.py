@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -164,8 +165,23 @@ def measure_local(config: BenchConfig, artifact: ModelArtifact, items: list[Inde
 # -- throughput --------------------------------------------------------------------------
 
 
+def process_cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far, all its threads (the engine's included)."""
+    times = os.times()
+    return times.user + times.system
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _client_load(address: str, method: str, payloads: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
-    """Runs in a child process: `clients` threads, each on its own connection, call `method` back to back."""
+    """Runs in a child process: `clients` threads, each on its own connection, call `method` back to back.
+
+    Returns the calls' figures and the cores this child used while they ran (`client_cores`)."""
     requests = [REQUEST_TYPES[method].FromString(p) for p in payloads]
     barrier = threading.Barrier(clients)
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -189,14 +205,16 @@ def _client_load(address: str, method: str, payloads: list[bytes], clients: int,
                 i += clients
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    cpu_started, started = process_cpu_s(), time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    client_cores = (process_cpu_s() - cpu_started) / (time.perf_counter() - started)
     ms = np.concatenate([np.array(x) for x in latencies])
     return {"method": method, "clients": clients, "seconds": seconds, "calls": int(ms.size), "errors": sum(errors),
             "calls_per_s": ms.size / seconds, "p50_ms": float(np.percentile(ms, 50)),
-            "p99_ms": float(np.percentile(ms, 99))}
+            "p99_ms": float(np.percentile(ms, 99)), "client_cores": client_cores}
 
 
 def measure_throughput(config: BenchConfig, address: str, queries: dict) -> list[dict[str, Any]]:
@@ -208,10 +226,17 @@ def measure_throughput(config: BenchConfig, address: str, queries: dict) -> list
         for method, kind in (("Manipulate", "manipulate"), ("Complete", "outfit")):
             payloads = [grpc_request(q)[1].SerializeToString() for shape in FILTER_SHAPES for q in queries[(kind, shape)]]
             for clients in config.clients:
+                # The server runs in this process: its CPU over the level (connecting included, a
+                # few calls) is what serving the calls cost; the machine's says whether cores idled.
+                cpu, busy, started = process_cpu_s(), machine_busy_s(), time.perf_counter()
                 result = pool.submit(_client_load, address, method, payloads, clients, config.load_seconds).result()
+                wall = time.perf_counter() - started
+                result["server_cores"] = (process_cpu_s() - cpu) / wall
+                result["machine_busy_cores"] = (machine_busy_s() - busy) / wall
                 result["load_average"] = os.getloadavg()
                 print(f"  {method}, {clients:2d} clients: {result['calls_per_s']:7.1f} calls/s  "
-                      f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}",
-                      flush=True)
+                      f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}  "
+                      f"cores: server {result['server_cores']:.2f}, clients {result['client_cores']:.2f}, "
+                      f"machine {result['machine_busy_cores']:.2f} of {os.cpu_count()}", flush=True)
                 out.append(result)
     return out

@@ -39,6 +39,11 @@ def test_scale_bench_reports_every_cell_with_recall(tmp_path: Path) -> None:
     assert [(t["method"], t["clients"]) for t in report["throughput"]] == [
         ("Manipulate", 1), ("Manipulate", 2), ("Complete", 1), ("Complete", 2)]
     assert all(t["calls"] > 0 and t["errors"] == 0 for t in report["throughput"])
+    # The server and the clients did work while the calls ran; the machine's busy time covers both
+    # (measured over a slightly longer window, so allow for the clock tick).
+    for t in report["throughput"]:
+        assert t["server_cores"] > 0 and t["client_cores"] > 0, t
+        assert t["machine_busy_cores"] >= 0.5 * (t["server_cores"] + t["client_cores"]), t
     assert report["build"]["reused"] is False
     assert report["build"]["build_s"] > 0 and report["build"]["optimize_s"] >= 0
     assert report["build"]["optimized"] is False
