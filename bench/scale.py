@@ -59,7 +59,7 @@ from typing import Any
 from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, now, open_or_build, rss_kb
 from bench.scale_measure import METHODS, SERVICE, fmt_recall, measure_local, measure_matrix, measure_throughput
 from bench.scale_queries import _RecordingStore, start_grpc
-from fashionrec.index import CatalogIndex
+from fashionrec.index import CatalogIndex, IndexSettings
 from fashionrec.index.exact import ExactCatalog
 
 __all__ = ["BenchConfig", "METHODS", "SERVICE", "markdown", "run", "write"]
@@ -92,7 +92,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
     report: dict[str, Any] = {"items": config.items, "seed": config.seed, "queries_per_cell": config.queries,
                               "started": now(), "uptime_start": _uptime(), "code": _code_version(),
                               "cpus": os.cpu_count(), "machine": platform.machine(),
-                              "settings": dataclasses.asdict(config.index_settings())}
+                              "settings": dataclasses.asdict(IndexSettings())}
     artifact = bench_artifact(config.model, config.seed)
     report["model"] = {"spec_of": str(config.model), "version": artifact.spec.version,
                        "vocabulary": {a.name: len(a.values) for a in artifact.spec.vocabulary.attributes},
@@ -172,7 +172,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{fmt_recall(c, 'engine')} | {fmt_recall(c, 'grpc')} |")
     if report["throughput"]:
         lines += ["", "| over gRPC | clients | calls | calls/s | p50 ms | p99 ms | errors | "
-                  f"cores used: server / clients / machine (of {report['cpus']}) | load average |",
+                  f"cores used: server / clients / machine (of {report['cpus']}; + stolen by the hypervisor) | load average |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for t in report["throughput"]:
             lines.append(f"| {t.get('method', 'Manipulate')} | {t['clients']} | {t['calls']} | {t['calls_per_s']:.1f} | {t['p50_ms']:.2f} | "
@@ -189,7 +189,8 @@ def _cores(record: dict[str, Any]) -> str:
     """"server / clients / machine" cores busy during a throughput level ("—" before round 10)."""
     if "server_cores" not in record:
         return "—"
-    return f"{record['server_cores']:.2f} / {record['client_cores']:.2f} / {record['machine_busy_cores']:.2f}"
+    return (f"{record['server_cores']:.2f} / {record['client_cores']:.2f} / {record['machine_busy_cores']:.2f} "
+            f"(+ {record['machine_stolen_cores']:.2f} stolen)")
 
 
 def _loadavg(record: dict[str, Any]) -> str:
@@ -220,13 +221,11 @@ def main() -> None:
                         help=f"qdrant-client local-mode calls per cell (only when --items <= {LOCAL_MAX_ITEMS:,})")
     parser.add_argument("--skip-local", action="store_true", help="no qdrant-client local mode")
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="model whose spec sets the dimensions")
-    parser.add_argument("--segments", type=int, default=0,
-                        help="segments of the index (IndexSettings.segments; 0: one per CPU of the building machine)")
     args = parser.parse_args()
     config = BenchConfig(
         items=args.items, queries=args.queries, seed=args.seed, index_dir=args.index_dir,
         clients=tuple(int(c) for c in args.clients.split(",") if c.strip()), load_seconds=args.load_seconds,
-        local_queries=args.local_queries, skip_local=args.skip_local, model=args.model, segments=args.segments,
+        local_queries=args.local_queries, skip_local=args.skip_local, model=args.model,
     )
     report = run(config)
     json_path, md_path = write(report, args.out)

@@ -38,11 +38,6 @@ class BenchConfig:
     # False leaves the points outside the search graphs (the engine scans them exactly): for the
     # test, whose 600 points are scanned exactly anyway, and where a build costs ~15 s.
     optimize: bool = True
-    # IndexSettings.segments of the index (0: the engine's default, one per CPU of this machine).
-    segments: int = 0
-
-    def index_settings(self) -> IndexSettings:
-        return IndexSettings(segments=self.segments)
 
 
 def bench_artifact(model: Path, seed: int) -> ModelArtifact:
@@ -90,21 +85,18 @@ def open_or_build(config: BenchConfig, artifact: ModelArtifact,
     # Keyed by what decides the index: the catalog (size, seed, model) and the settings the graphs
     # are built with. Search-time settings (ef, the exact-scan threshold, ACORN) are left out: a
     # change of them must not cost a rebuild (an hour at 1M items).
-    settings_used = config.index_settings()
-    built_with: dict[str, Any] = {name: getattr(settings_used, name) for name in _BUILD_SETTINGS}
-    if settings_used.segments:  # (a key without it names the indexes built before the setting)
-        built_with["segments"] = settings_used.segments
+    built_with: dict[str, Any] = {name: getattr(IndexSettings(), name) for name in _BUILD_SETTINGS}
     # Which vectors get a graph and an int8 copy (a rule of IndexSettings that can change with
     # no field changing).
     vectors = schema.vector_dims(artifact.spec)
-    built_with["graphs"] = sorted(v for v in vectors if settings_used.has_graph(v))
-    built_with["int8"] = sorted(v for v in vectors if settings_used.is_quantized(v))
+    built_with["graphs"] = sorted(v for v in vectors if IndexSettings().has_graph(v))
+    built_with["int8"] = sorted(v for v in vectors if IndexSettings().is_quantized(v))
     settings = hashlib.sha1(json.dumps(built_with, sort_keys=True).encode()).hexdigest()
     plain = "" if config.optimize else "-plain"
     directory = config.index_dir / f"{config.items}-seed{config.seed}-{artifact.spec.version}-{settings[:8]}{plain}"
     record = directory / "build.json"
     if record.exists():
-        store = EdgeStore(directory / "qdrant", settings_used)
+        store = EdgeStore(directory / "qdrant", IndexSettings())
         index = CatalogIndex(store)
         if index.count() == config.items:
             return store, index, {**json.loads(record.read_text()), "reused": True, "directory": str(directory)}
@@ -112,7 +104,7 @@ def open_or_build(config: BenchConfig, artifact: ModelArtifact,
     if directory.exists():
         import shutil
         shutil.rmtree(directory)
-    store = EdgeStore(directory / "qdrant", settings_used)
+    store = EdgeStore(directory / "qdrant", IndexSettings())
     index, build_s = fill(store, artifact, items)
     upserted = time.perf_counter()
     if config.optimize:

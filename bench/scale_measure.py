@@ -171,11 +171,13 @@ def process_cpu_s() -> float:
     return times.user + times.system
 
 
-def machine_busy_s() -> float:
-    """CPU seconds the whole machine has spent busy (not idle, not waiting on I/O), from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+def machine_cpu_s() -> tuple[float, float]:
+    """CPU seconds the whole machine has spent busy (user, nice, system, irq, softirq) and stolen
+    by the hypervisor (time a virtual CPU wanted to run and did not), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def _client_load(address: str, method: str, payloads: list[bytes], clients: int, seconds: float) -> dict[str, Any]:
@@ -228,15 +230,18 @@ def measure_throughput(config: BenchConfig, address: str, queries: dict) -> list
             for clients in config.clients:
                 # The server runs in this process: its CPU over the level (connecting included, a
                 # few calls) is what serving the calls cost; the machine's says whether cores idled.
-                cpu, busy, started = process_cpu_s(), machine_busy_s(), time.perf_counter()
+                cpu, (busy, stolen), started = process_cpu_s(), machine_cpu_s(), time.perf_counter()
                 result = pool.submit(_client_load, address, method, payloads, clients, config.load_seconds).result()
                 wall = time.perf_counter() - started
+                busy_after, stolen_after = machine_cpu_s()
                 result["server_cores"] = (process_cpu_s() - cpu) / wall
-                result["machine_busy_cores"] = (machine_busy_s() - busy) / wall
+                result["machine_busy_cores"] = (busy_after - busy) / wall
+                result["machine_stolen_cores"] = (stolen_after - stolen) / wall
                 result["load_average"] = os.getloadavg()
                 print(f"  {method}, {clients:2d} clients: {result['calls_per_s']:7.1f} calls/s  "
                       f"p50 {result['p50_ms']:.2f} ms  p99 {result['p99_ms']:.2f} ms  errors {result['errors']}  "
                       f"cores: server {result['server_cores']:.2f}, clients {result['client_cores']:.2f}, "
-                      f"machine {result['machine_busy_cores']:.2f} of {os.cpu_count()}", flush=True)
+                      f"machine {result['machine_busy_cores']:.2f} busy + {result['machine_stolen_cores']:.2f} "
+                      f"stolen of {os.cpu_count()}", flush=True)
                 out.append(result)
     return out

@@ -87,8 +87,7 @@ def open_version_shard(path: Path, spec: ModelSpec, settings: IndexSettings, wal
         dims = {**dims, LEGACY_WHOLE: spec.whole_dim}
         if settings.quantize_large_vectors:
             quantized = {**quantized, LEGACY_WHOLE: int8}
-    optimizers = edge.EdgeOptimizersConfig(indexing_threshold=settings.indexing_threshold_kb,
-                                            default_segment_number=settings.segments)
+    optimizers = edge.EdgeOptimizersConfig(indexing_threshold=settings.indexing_threshold_kb)
     # Every vector is normalised by schema.point_vectors, so Dot ranks as cosine where that is meant.
     shard = open_edge_shard(path, dims, "dot", wal_enabled, hnsw, optimizers,
                             vector_hnsw={name: no_graph for name in dims if not settings.has_graph(name)},

@@ -51,10 +51,6 @@ class IndexSettings:
     # A segment gets graphs once its vectors pass this many KB (None: the engine's default); below
     # it an exact scan is as fast, and the segment stays plain.
     indexing_threshold_kb: int | None = None
-    # Segments the embedded engine's optimizer keeps (0: the engine's default, one per CPU of the
-    # machine that builds). A search walks every segment's graph, one segment per thread of the
-    # engine's search pool: more segments cut one query's wall time and add to its CPU time.
-    segments: int = 0
     # Graphs for the small vectors (`outfit`, `attr_<a>`): off, they are always scanned exactly.
     # Every outfit search carries its target category, and its passing vectors stay under
     # exact_scan_kb up to ~1.5M items, so the graph was built and never searched. The attr_<a>
