@@ -304,6 +304,9 @@ class EdgeStore(VectorStore):
 
     def searches_exactly(self, version: str, search: Search) -> bool:
         shard = self._shard(version)
+        table = self._tables.get(version)
+        if table is not None and edge_search.scan_table_answers(table, self._settings, search):
+            return True
         return self._scan_exactly(shard, self.planned_search(shard, search)[0])
 
     def planned_search(self, shard: edge.EdgeShard, search: Search) -> tuple[Search, tuple[Condition, ...]]:

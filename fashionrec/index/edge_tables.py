@@ -36,7 +36,8 @@ class ScanTables:
     """The scan tables of an EdgeStore's open versions.
 
     Args:
-        settings: the store's IndexSettings (scan_small_vectors_in_memory off: no tables).
+        settings: the store's IndexSettings (scan_small_vectors_in_memory off: no tables;
+            scan_manipulation_in_memory: `manipulation` held too).
         write_lock: the store's write lock; a fill page holds it, and the store holds it around
             every write it passes on (`write`).
         shard_of: the version's open shard, None once it is closed.
@@ -63,7 +64,8 @@ class ScanTables:
         s = self._settings
         if not s.scan_small_vectors_in_memory:
             return
-        dims = {name: dim for name, dim in schema.vector_dims(spec).items() if not s.has_graph(name)}
+        dims = {name: dim for name, dim in schema.vector_dims(spec).items()
+                if not s.has_graph(name) or (name == schema.MANIPULATION and s.scan_manipulation_in_memory)}
         parts = [schema.attr_vector(a) for a in spec.attribute_names]
         # `chunks` is concat_a attr_<a> (schema.point_vectors): answered from them, no copy held.
         composites = {schema.CHUNKS: parts} if set(parts) <= set(dims) else {}

@@ -73,6 +73,12 @@ class IndexSettings:
     # points a category's 167k rows take 1.5 ms against the engine's 10-17 ms scan of every point,
     # and the scan releases the GIL. Costs 4 B per float (1.2 KB a point with the shipped model).
     scan_small_vectors_in_memory: bool = True
+    # The table also holds `manipulation` (299 floats: +1.2 KB a point), so that a manipulation
+    # whose filter leaves few enough rows (scan_table_max_floats: a category up to ~800k items) is
+    # scanned in numpy instead of by the engine's exact scan, which holds the GIL for its whole run
+    # (17 ms at 300k: no other call of the process moves meanwhile). Measured in docs/performance.md,
+    # round 10.
+    scan_manipulation_in_memory: bool = True
     # Threads that scan a search's category partitions side by side when it reads 6M floats or
     # more (0: one per CPU). 1M rows of 44 floats, one BLAS thread each: 16.4 ms in one thread,
     # 10.3 ms in two (2 cores); a search of one category is one partition, in one thread.
