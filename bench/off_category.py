@@ -12,9 +12,11 @@ the order rotating from one query to the next, and checked against exact numpy s
 
     graph E        the query's own graph search with a beam of at least E
     graph E + F    and an entry search per filter category with a beam of at least F, its
-                   hits rescored with the true query and merged (CatalogIndex's path; off only,
-                   and only where the store walks the graph: a query it scans exactly gets none)
+                   hits rescored with the true query and merged (off only; CatalogIndex's path
+                   where the store walks the graph)
     scan           the engine's exact scan of the points that pass the filter
+    table          the scan table's numpy scan of the filter's categories (since round 10;
+                   CatalogIndex's path where edge_search.scan_table_answers says so)
 
 It replays CatalogIndex.manipulate's plan (CatalogIndex._manipulation_plan: the search and the
 moved query vectors) with other beams and calls the store below the index: no timing here
@@ -63,35 +65,43 @@ GROUPS = tuple((shape, where) for where in ("off", "own") for shape in SHAPES)
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """One way to answer a filtered manipulation: a graph search (beam at least `beam`), with
-    entry searches (beam at least `entry_beam`) or without (None), or an exact scan."""
+    entry searches (beam at least `entry_beam`) or without (None), the engine's exact scan, or
+    the scan table's."""
 
     beam: int = 0
     entry_beam: int | None = None
     scan: bool = False
+    table: bool = False
 
     @property
     def name(self) -> str:
         if self.scan:
             return "scan"
+        if self.table:
+            return "table"
         return f"graph {self.beam}" + ("" if self.entry_beam is None else f" + {self.entry_beam}")
 
 
 PLANS = (Plan(512), Plan(1024), Plan(1536), Plan(2048), Plan(512, 512), Plan(1024, 512), Plan(1024, 1024),
-         Plan(1536, 512), Plan(2048, 512), Plan(scan=True))
+         Plan(1536, 512), Plan(2048, 512), Plan(scan=True), Plan(table=True))
 
 
 def _answer(plan: Plan, index: CatalogIndex, store: EdgeStore, version: str, search: Search,
             moved: list[np.ndarray]) -> list[ScoredPoint]:
-    """The plan's answer to the manipulation CatalogIndex._manipulation_plan planned as search
-    (with moved: its entries' query vectors, empty where the index makes none)."""
+    """The plan's answer to the manipulation search (moved: its entries' query vectors)."""
+    shard = store._shard(version)
+    if plan.table:
+        return edge_search.run_on_scan_table(shard, store._tables[version], search)
     if plan.scan:
         # The store's plan with the scan threshold raised: the engine scans the filter's points.
         scanning = dataclasses.replace(store._settings, exact_scan_kb=1 << 40)
-        return edge_search.run_search(store._shard(version), scanning, search)
-    hits = store.search(version, dataclasses.replace(search, min_ef=plan.beam))
+        return edge_search.run_search(shard, scanning, search)
+    # The engine (its graph, or its exact scan where the store's rule scans), never the table.
+    walked = dataclasses.replace(search, min_ef=plan.beam)
+    hits = edge_search.run_search(shard, store._settings, walked, store._tables.get(version))
     if plan.entry_beam is None or not moved:
         return hits
-    return index._with_entries_in_category(version, search, hits, moved, entry_min_ef=plan.entry_beam)
+    return index._with_entries_in_category(version, walked, hits, moved, entry_min_ef=plan.entry_beam)
 
 
 def _queries(index: CatalogIndex, artifact: Any, items: Sequence[Any], shape: str, where: str,
@@ -132,7 +142,10 @@ def measure(index: CatalogIndex, store: EdgeStore, exact: ExactCatalog, artifact
             if not expected:
                 continue
             search, moved = index._manipulation_plan(version, live, q.sku, list(q.changes), q.filters, K)
-            scanned += where == "off" and not moved
+            if where == "off" and not moved:  # the store scans it: the graph plans' entries made here
+                scanned += 1
+                moved = index._moved_vectors(live, probe, list(q.changes),
+                                             _categories_to_enter(live.spec, q.filters, probe, list(q.changes)))
             for plan in usable[n % len(usable):] + usable[:n % len(usable)]:
                 started = time.perf_counter()
                 hits = _answer(plan, index, store, version, search, moved)

@@ -262,12 +262,17 @@ class CatalogIndex:
             must += [AnyOf(schema.predicted_key(c.attribute), (c.value,)) for c in changes]
         search = Search(schema.MANIPULATION, vector, k, tuple(must), probe.exclude_ids)
         categories = _categories_to_enter(spec, filters, probe, changes)
-        # Asked before composing the entries (the plan does not depend on the beam): an exact scan
-        # misses nothing, and at 100k and 300k every category filter is scanned.
-        if categories and self._store.searches_exactly(version, search):
-            categories = []
+        if not categories:
+            return search, []
+        # Asked before composing the entries, of the search with the wide beam it would walk with:
+        # an exact scan misses nothing, and a scan costs less than that beam and its entries over
+        # more rows than one at the usual beam (edge_search.scan_table_answers). At 100k and 300k
+        # every category filter is scanned, at 1M the scan table takes one category.
+        wide = dataclasses.replace(search, min_ef=OFF_CATEGORY_MIN_EF)
+        if self._store.searches_exactly(version, wide):
+            return wide, []
         moved = self._moved_vectors(artifact, probe, changes, categories)
-        return (dataclasses.replace(search, min_ef=OFF_CATEGORY_MIN_EF) if moved else search), moved
+        return (wide if moved else search), moved
 
     @classmethod
     def _moved_vectors(cls, artifact: ModelArtifact, probe: _Probe, changes: Sequence[Change],

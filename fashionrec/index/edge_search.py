@@ -116,14 +116,24 @@ def with_payloads(shard: edge.EdgeShard, found: Sequence[tuple[str, float]]) -> 
 
 def scan_table_answers(table: ScanTable, settings: IndexSettings, search: Search) -> bool:
     """Whether the search goes to the scan table: always for a vector without a graph (the table
-    holds those), for a composite (`chunks`) when the floats it reads are few enough for the
-    graph search it replaces (IndexSettings.scan_table_max_floats*, with their measurements)."""
+    holds those), for a vector with one (`manipulation`, and `chunks` composed from the attr_<a>
+    columns) when the floats it reads are few enough for the graph search it replaces
+    (IndexSettings.scan_table_max_floats*, with their measurements).
+
+    Those limits are for a graph search at its vector's beam. A search that asks for a wider one
+    (min_ef: an off-category manipulation, catalog_index.OFF_CATEGORY_MIN_EF, 3x the filtered
+    default) costs the graph about that many times more (1M points: 5.9 ms at 512, 14.6 ms at
+    1536 with its entry search), so its limit grows by the same factor.
+    """
     if not table.answers(search):
         return False
     if not settings.has_graph(search.using):
         return True
     by_category = any(isinstance(c, AnyOf) and c.key == "category" for c in search.must)
     limit = settings.scan_table_max_floats if by_category else settings.scan_table_max_floats_all_categories
+    usual_beam = settings.ef_for(search.using, filtered=bool(search.must))
+    if search.min_ef > usual_beam:
+        limit = limit * search.min_ef // usual_beam
     return table.floats_to_scan(search) <= limit
 
 

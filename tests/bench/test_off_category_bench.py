@@ -38,22 +38,24 @@ def test_off_category_bench_measures_every_plan_of_every_group(tmp_path: Path) -
         for plan in plans.values():
             assert plan["queries"] == 4 and len(plan["per_query_ms"]) == 4, plan["plan"]
             assert 0 <= plan["recall_se"] < 0.5 and 0 < plan["p50_ms"] <= plan["p99_ms"]
-        # The engine's exact scan and numpy's exact search rank the same ten items.
-        assert plans["scan"]["recall"] == 1.0, (g["filter"], g["category"])
+        # The engine's exact scan, the scan table's and numpy's exact search rank the same ten items.
+        assert plans["scan"]["recall"] == 1.0 and plans["table"]["recall"] == 1.0, (g["filter"], g["category"])
         # 600 points: the graph plans are scanned exactly too, and the index makes no entry searches.
         assert all(p["recall"] >= 0.9 for p in plans.values()), plans
         assert g["scanned_queries"] == (4 if g["category"] == "off" else 0)
 
     table = off_category.markdown(600, groups)
     assert table.count("| plan | recall@10 ± s.e. |") == len(off_category.GROUPS)
-    assert "| graph 1024 + 512 |" in table and "| scan |" in table
+    assert "| graph 1024 + 512 |" in table and "| scan |" in table and "| table |" in table
 
 
 def test_the_replayed_plan_answers_as_catalog_index_manipulate(tmp_path: Path) -> None:
-    # exact_scan_kb=0: the store walks the graph for every filtered search, so the index makes entry searches.
+    # exact_scan_kb=0 and no manipulation in the scan table: the store walks the graph for every
+    # filtered manipulation, so the index makes entry searches.
     artifact = bench_artifact(BenchConfig.model, 0)
     items = catalog_items(artifact, 600, 0)
-    index, _ = fill(EdgeStore(tmp_path / "graph", IndexSettings(exact_scan_kb=0)), artifact, items)
+    settings = IndexSettings(exact_scan_kb=0, scan_manipulation_in_memory=False)
+    index, _ = fill(EdgeStore(tmp_path / "graph", settings), artifact, items)
     try:
         version, live = index._live()
         queries = off_category._queries(index, artifact, items, "category", "off", 5, seed=3)
@@ -65,5 +67,27 @@ def test_the_replayed_plan_answers_as_catalog_index_manipulate(tmp_path: Path) -
                                             version, search, moved)
             served = index.manipulate(q.sku, list(q.changes), q.filters, off_category.K)
             assert [h.payload["sku"] for h in replayed] == [h.item.sku for h in served.hits], q
+    finally:
+        index.close()
+
+
+def test_an_off_category_manipulation_the_table_answers_is_one_exact_scan(tmp_path: Path) -> None:
+    # The default settings at 600 points: the scan table takes every category filter, so the index
+    # asks it once, with the wide beam's limit, and composes no entry searches.
+    artifact = bench_artifact(BenchConfig.model, 0)
+    items = catalog_items(artifact, 600, 0)
+    index, _ = fill(EdgeStore(tmp_path / "table"), artifact, items)
+    try:
+        version, live = index._live()
+        exact = ExactCatalog(artifact, items)
+        for q, _ in off_category._queries(index, artifact, items, "category AND in_stock", "off", 5, seed=4):
+            search, moved = index._manipulation_plan(version, live, q.sku, list(q.changes), q.filters, off_category.K)
+            assert moved == [] and search.min_ef == OFF_CATEGORY_MIN_EF
+            table = off_category._answer(off_category.Plan(table=True), index, index._store,  # type: ignore[arg-type]
+                                         version, search, moved)
+            served = index.manipulate(q.sku, list(q.changes), q.filters, off_category.K)
+            assert [h.payload["sku"] for h in table] == [h.item.sku for h in served.hits], q
+            expected = [sku for sku, _ in exact.manipulate(q.sku, list(q.changes), q.filters, off_category.K)]
+            assert {h.item.sku for h in served.hits} == set(expected), q  # exact (order: float32 ties aside)
     finally:
         index.close()

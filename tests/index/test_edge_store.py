@@ -334,6 +334,11 @@ def test_chunks_go_to_the_scan_table_within_the_floats_the_graph_search_is_slowe
     assert not edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two))  # 3200 > 1600
     assert edge_search.scan_table_answers(table, settings, Search("attr_a", [1.0] * 4, 5))  # no graph: always
     assert not edge_search.scan_table_answers(table, settings, Search("whole", [1.0] * 8, 5))  # not held
+    # A search that asks the graph for twice its usual beam may read twice the floats.
+    usual = settings.ef_for("chunks", filtered=True)
+    assert edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two, min_ef=2 * usual))  # 3200
+    assert not edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two, min_ef=usual))
+    assert edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, in_c0, min_ef=1))  # never less
 
 
 def test_a_write_the_scan_table_cannot_take_drops_it_and_searches_go_to_the_engine(
