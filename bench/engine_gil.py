@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.engine_gil --items 20000 --seconds 1
 
 A thread needs the GIL to wake from its sleep. While a call that holds the GIL runs, the sleeper
-cannot wake: it wakes late by up to the call's length. While a call that releases it runs (a
+cannot wake: it wakes late by about the call's length (more when the calls run back to back and
+the caller takes the GIL again first). While a call that releases it runs (a
 sleep, a numpy matrix-vector product), it wakes about on time. Each row runs one kind of call
 back to back for --seconds beside the sleeper and reports the call's p50 and how late the
 sleeper woke (p50, p99, max). The baseline rows are a sleep (GIL free) and a Python loop (GIL
@@ -52,6 +53,8 @@ def calls(index: CatalogIndex, store: EdgeStore, artifact: Any, items: list, cou
     shard = store._shard(version)
     settings = store._settings
     table = store._tables[version]
+    # The engine's exact scan of the category's points, as the store sent it before round 10.
+    settings_scan = dataclasses.replace(settings, exact_scan_kb=1 << 40)
     graph, scanned, searches = [], [], []
     for shape, out in (("none", graph), ("category", scanned)):
         for q in draw_queries("manipulate", shape, artifact, items, count, seed=1):
@@ -59,8 +62,6 @@ def calls(index: CatalogIndex, store: EdgeStore, artifact: Any, items: list, cou
             search = dataclasses.replace(search, min_ef=0)
             if shape == "category":
                 searches.append(search)
-                # The engine's exact scan of the category's points, as the store sent it before round 10.
-                settings_scan = dataclasses.replace(settings, exact_scan_kb=1 << 40)
                 out.append(edge_search.query_request(shard, settings_scan, search, with_payload=False))
             else:
                 out.append(edge_search.query_request(shard, settings, search, with_payload=False))

@@ -265,9 +265,9 @@ class CatalogIndex:
         if not categories:
             return search, []
         # Asked before composing the entries, of the search with the wide beam it would walk with:
-        # an exact scan misses nothing, and a scan costs less than that beam and its entries over
-        # more rows than one at the usual beam (edge_search.scan_table_answers). At 100k and 300k
-        # every category filter is scanned, at 1M the scan table takes one category.
+        # an exact scan misses nothing, and the scan table takes 3x the rows for a search at that
+        # beam as at the usual one (edge_search.scan_table_answers). At 100k and 300k every such
+        # filter is scanned; at 1M a filter of one category.
         wide = dataclasses.replace(search, min_ef=OFF_CATEGORY_MIN_EF)
         if self._store.searches_exactly(version, wide):
             return wide, []

@@ -22,8 +22,8 @@ from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, 
 from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, ScoredPoint
 
-__all__ = ["engine_filter", "planned_search", "query_request", "run_on_scan_table", "run_search", "scan_exactly",
-           "scan_table_answers", "with_payloads"]
+__all__ = ["SCAN_LIMITS_BEAM", "engine_filter", "planned_search", "query_request", "run_on_scan_table", "run_search",
+           "scan_exactly", "scan_table_answers", "with_payloads"]
 
 
 def _condition(cond: Condition) -> edge.FieldCondition:
@@ -114,16 +114,23 @@ def with_payloads(shard: edge.EdgeShard, found: Sequence[tuple[str, float]]) -> 
     return [ScoredPoint(point_id, score, payloads[point_id]) for point_id, score in found if point_id in payloads]
 
 
+# The beam of the graph searches the scan table's float limits were measured against.
+SCAN_LIMITS_BEAM = 1024
+
+
 def scan_table_answers(table: ScanTable, settings: IndexSettings, search: Search) -> bool:
     """Whether the search goes to the scan table: always for a vector without a graph (the table
     holds those), for a vector with one (`manipulation`, and `chunks` composed from the attr_<a>
     columns) when the floats it reads are few enough for the graph search it replaces
     (IndexSettings.scan_table_max_floats*, with their measurements).
 
-    Those limits are for a graph search at its vector's beam. A search that asks for a wider one
-    (min_ef: an off-category manipulation, catalog_index.OFF_CATEGORY_MIN_EF, 3x the filtered
-    default) costs the graph about that many times more (1M points: 5.9 ms at 512, 14.6 ms at
-    1536 with its entry search), so its limit grows by the same factor.
+    Those limits were measured against graph searches at a beam of 1024 (`chunks`). A graph
+    search costs about linearly in its beam, so they scale by the beam the search would walk with
+    / 1024 (IndexSettings.beam: its vector's, or its min_ef if wider). A manipulation filtered to
+    a category walks with 512 and goes to the table up to 20M floats (a category of ~67k items);
+    an off-category one asks for 1536 (catalog_index.OFF_CATEGORY_MIN_EF; 1M points: 5.9 ms at
+    512, 14.6 ms at 1536 with its entry search) and goes to the table up to 60M (one category of
+    a 1M catalog: 167k rows x 299 floats).
     """
     if not table.answers(search):
         return False
@@ -131,10 +138,7 @@ def scan_table_answers(table: ScanTable, settings: IndexSettings, search: Search
         return True
     by_category = any(isinstance(c, AnyOf) and c.key == "category" for c in search.must)
     limit = settings.scan_table_max_floats if by_category else settings.scan_table_max_floats_all_categories
-    usual_beam = settings.ef_for(search.using, filtered=bool(search.must))
-    if search.min_ef > usual_beam:
-        limit = limit * search.min_ef // usual_beam
-    return table.floats_to_scan(search) <= limit
+    return table.floats_to_scan(search) <= limit * settings.beam(search) // SCAN_LIMITS_BEAM
 
 
 def planned_search(shard: edge.EdgeShard, settings: IndexSettings, search: Search) -> tuple[Search, tuple[Condition, ...]]:

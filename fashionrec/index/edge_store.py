@@ -25,7 +25,9 @@ the shard for new readers; the old one is closed once the queries on it have fin
 How a search is planned and sent to the engine is in fashionrec.index.edge_search. Searches on
 the small vectors (`outfit`, `attr_<a>`: no graph, always scanned exactly) go to a ScanTable,
 an in-memory copy of those vectors and of the filter fields kept in step with every write
-(fashionrec.index.scan_table says why; fashionrec.index.edge_tables makes, fills and drops them);
+(fashionrec.index.scan_table says why; fashionrec.index.edge_tables makes, fills and drops them;
+since round 10 it holds `manipulation` too, and takes that vector's searches when they read few
+enough rows: edge_search.scan_table_answers);
 the k hits' payloads come from the engine.
 """
 

@@ -1,4 +1,4 @@
-"""An in-memory copy of a version's small vectors and filter fields, searched exactly with numpy.
+"""An in-memory copy of a version's small vectors (and `manipulation`) and filter fields, searched exactly with numpy.
 
 The `outfit` and `attr_<a>` vectors (37-64 floats) have no graph: every search on them is an
 exact scan. qdrant-edge's exact scan costs ~16-20 ns per point of the whole segment whatever
@@ -50,7 +50,8 @@ _MAX_DEAD_SHARE = 0.25
 
 @dataclass
 class ScanTable:
-    """The small vectors and filter fields of one version's points, partitioned by category.
+    """The vectors held (the small ones; the store adds `manipulation`) and filter fields of one
+    version's points, partitioned by category.
 
     Args:
         dims: the named vectors held, with their dimensions.

@@ -36,7 +36,8 @@ class IndexSettings:
     # Below this many KB of candidate vectors after filtering the engine scans exactly.
     full_scan_threshold_kb: int = 10_000
     # A filtered search scans the points that pass exactly when their vectors (of the vector
-    # searched) come to at most this many KB; 0: always the graph (EdgeStore._scan_exactly).
+    # searched) come to at most this many KB; 0: always the graph (EdgeStore._scan_exactly) for a
+    # search the scan table does not take (scan_table_max_floats).
     # 64 MB since the 1M bench: one-attribute similarity with the price filter (46.6 MB) reached
     # recall@10 0.57-0.70 through ACORN at ef 256-1024 and 1.000 scanned (28 ms); manipulation with
     # category AND in_stock (60 MB) 0.88-0.97 at ef 128-512, 1.000 scanned (docs/performance.md).
@@ -74,10 +75,10 @@ class IndexSettings:
     # and the scan releases the GIL. Costs 4 B per float (1.2 KB a point with the shipped model).
     scan_small_vectors_in_memory: bool = True
     # The table also holds `manipulation` (299 floats: +1.2 KB a point), so that a manipulation
-    # whose filter leaves few enough rows (scan_table_max_floats: a category up to ~800k items) is
-    # scanned in numpy instead of by the engine's exact scan, which holds the GIL for its whole run
-    # (17 ms at 300k: no other call of the process moves meanwhile). Measured in docs/performance.md,
-    # round 10.
+    # whose filter leaves few enough rows (scan_table_max_floats: at the filtered beam of 512, a
+    # category of up to ~67k items) is scanned in numpy instead of by the engine's exact scan,
+    # which holds the GIL for its whole run (17 ms at 300k: no other call of the process moves
+    # meanwhile). Measured in docs/performance.md, round 10.
     scan_manipulation_in_memory: bool = True
     # Threads that scan a search's category partitions side by side when it reads 6M floats or
     # more (0: one per CPU). 1M rows of 44 floats, one BLAS thread each: 16.4 ms in one thread,
@@ -89,6 +90,9 @@ class IndexSettings:
     # search needs ACORN and a wide beam: at 1M the table read one category in 4.1 ms against
     # the graph's 22.5 (300k: 2.1 vs 9.0). Without one the graph is fast at any size (4-6 ms) and
     # the table only pays below ~12M floats (100k rows: 3.5 vs 3.5 ms; 300k: 10.1 vs 6.0 ms).
+    # Both were measured against graph searches at a beam of 1024 (`chunks`); a graph search costs
+    # about linearly in its beam, so a search on another vector the table holds (`manipulation`)
+    # gets them scaled by its beam / 1024 (edge_search.scan_table_answers).
     scan_table_max_floats: int = 40_000_000
     scan_table_max_floats_all_categories: int = 12_000_000
     quantization_oversampling: float = 4.0

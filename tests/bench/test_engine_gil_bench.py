@@ -27,5 +27,7 @@ def test_engine_gil_bench_times_every_call_beside_the_sleeper(tmp_path: Path) ->
         index.close()
     assert [r["call"] for r in rows] == list(named)
     for r in rows:
-        assert r["calls"] >= 3 and r["call_p50_ms"] >= 0 and r["wakes"] >= 0, r
+        assert r["calls"] >= 3 and r["call_p50_ms"] > 0, r
+    # Beside a 20 ms sleep the GIL is free: the sleeper woke (how late is not asserted).
+    assert rows[0]["call"].startswith("sleep") and rows[0]["wakes"] > 0
     assert engine_gil.markdown(600, rows).count("\n| ") == len(rows) + 2

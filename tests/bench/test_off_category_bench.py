@@ -6,6 +6,7 @@ No __init__.py here: this directory must not become a package named `bench`.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 from bench import off_category  # noqa: E402
 from bench.index_recall import fill  # noqa: E402
 from bench.scale_index import BenchConfig, bench_artifact, catalog_items, open_or_build  # noqa: E402
-from fashionrec.index import EdgeStore, IndexSettings  # noqa: E402
+from fashionrec.index import EdgeStore, IndexSettings, edge_search, schema  # noqa: E402
 from fashionrec.index.catalog_index import OFF_CATEGORY_MIN_EF  # noqa: E402
 from fashionrec.index.exact import ExactCatalog  # noqa: E402
 
@@ -40,7 +41,8 @@ def test_off_category_bench_measures_every_plan_of_every_group(tmp_path: Path) -
             assert 0 <= plan["recall_se"] < 0.5 and 0 < plan["p50_ms"] <= plan["p99_ms"]
         # The engine's exact scan, the scan table's and numpy's exact search rank the same ten items.
         assert plans["scan"]["recall"] == 1.0 and plans["table"]["recall"] == 1.0, (g["filter"], g["category"])
-        # 600 points: the graph plans are scanned exactly too, and the index makes no entry searches.
+        # 600 points: the graph plans are scanned exactly too, and the index makes no entry
+        # searches (the bench composes them for its graph + entries plans).
         assert all(p["recall"] >= 0.9 for p in plans.values()), plans
         assert g["scanned_queries"] == (4 if g["category"] == "off" else 0)
 
@@ -63,7 +65,7 @@ def test_the_replayed_plan_answers_as_catalog_index_manipulate(tmp_path: Path) -
         for q, _ in queries:
             search, moved = index._manipulation_plan(version, live, q.sku, list(q.changes), q.filters, off_category.K)
             assert moved and search.min_ef == OFF_CATEGORY_MIN_EF
-            replayed = off_category._answer(off_category.Plan(OFF_CATEGORY_MIN_EF, 0), index, index._store,  # type: ignore[arg-type]
+            replayed = off_category._answer(off_category.Plan(OFF_CATEGORY_MIN_EF, 0), index._store,  # type: ignore[arg-type]
                                             version, search, moved)
             served = index.manipulate(q.sku, list(q.changes), q.filters, off_category.K)
             assert [h.payload["sku"] for h in replayed] == [h.item.sku for h in served.hits], q
@@ -71,22 +73,30 @@ def test_the_replayed_plan_answers_as_catalog_index_manipulate(tmp_path: Path) -
         index.close()
 
 
-def test_an_off_category_manipulation_the_table_answers_is_one_exact_scan(tmp_path: Path) -> None:
-    # The default settings at 600 points: the scan table takes every category filter, so the index
-    # asks it once, with the wide beam's limit, and composes no entry searches.
+def test_an_off_category_manipulation_the_table_answers_at_its_wide_beam_is_one_exact_scan(tmp_path: Path) -> None:
+    # No engine scan (exact_scan_kb=0), and a table limit that one category's rows pass only at the
+    # wide beam (1536 of 1024: 1.5x the limit) and not at the filtered one (512: 0.5x): the index
+    # asks the store about the wide search, gets a scan, and composes no entry searches.
     artifact = bench_artifact(BenchConfig.model, 0)
     items = catalog_items(artifact, 600, 0)
-    index, _ = fill(EdgeStore(tmp_path / "table"), artifact, items)
+    largest = max(sum(e.item.category == c for e in items) for c in artifact.spec.categories)
+    dims = schema.vector_dims(artifact.spec)[schema.MANIPULATION]
+    settings = IndexSettings(exact_scan_kb=0, scan_table_max_floats=largest * dims)
+    index, _ = fill(EdgeStore(tmp_path / "table", settings), artifact, items)
     try:
         version, live = index._live()
+        table = index._store._tables[version]  # type: ignore[attr-defined]
         exact = ExactCatalog(artifact, items)
         for q, _ in off_category._queries(index, artifact, items, "category AND in_stock", "off", 5, seed=4):
             search, moved = index._manipulation_plan(version, live, q.sku, list(q.changes), q.filters, off_category.K)
             assert moved == [] and search.min_ef == OFF_CATEGORY_MIN_EF
-            table = off_category._answer(off_category.Plan(table=True), index, index._store,  # type: ignore[arg-type]
-                                         version, search, moved)
+            usual = dataclasses.replace(search, min_ef=0)
+            assert edge_search.scan_table_answers(table, settings, search)
+            assert not edge_search.scan_table_answers(table, settings, usual)  # the wide question mattered
+            scanned = off_category._answer(off_category.Plan(table=True), index._store,  # type: ignore[arg-type]
+                                           version, search, moved)
             served = index.manipulate(q.sku, list(q.changes), q.filters, off_category.K)
-            assert [h.payload["sku"] for h in table] == [h.item.sku for h in served.hits], q
+            assert [h.payload["sku"] for h in scanned] == [h.item.sku for h in served.hits], q
             expected = [sku for sku, _ in exact.manipulate(q.sku, list(q.changes), q.filters, off_category.K)]
             assert {h.item.sku for h in served.hits} == set(expected), q  # exact (order: float32 ties aside)
     finally:

@@ -178,7 +178,8 @@ def test_replaying_a_batch_changes_nothing(index: CatalogIndex, items: list[Inde
             return [h.item for h in result.hits], [h.score for h in result.hits]
 
         return (a[0], a[3]) == (b[0], b[3]) and all(
-            hits(x)[0] == hits(y)[0] and hits(x)[1] == pytest.approx(hits(y)[1], rel=1e-6, abs=1e-7)
+            x.model_version == y.model_version and hits(x)[0] == hits(y)[0]
+            and hits(x)[1] == pytest.approx(hits(y)[1], rel=1e-6, abs=1e-7)
             for x, y in ((a[1], b[1]), (a[2], b[2])))
 
     before = state()

@@ -131,16 +131,17 @@ def test_search_beam_per_vector_and_wider_for_filtered_graph_searches() -> None:
 
 
 def test_the_graphs_on_int8_copies_rank_as_exact_search_after_optimize(tmp_path: Path) -> None:
-    # Graphs built (thresholds of 1 KB) and every search sent to them (no exact-scan plan): the
-    # large vectors' graphs are built and searched on their int8 copies, and the rescoring with
-    # float32 must give back the exact top k and its exact scores; the small vectors have no graph
-    # and count as indexed, so the maintainer does not build forever.
+    # Graphs built (thresholds of 1 KB) and every manipulation sent to them (no exact-scan plan,
+    # `manipulation` not in the scan table): the large vectors' graphs are built and searched on
+    # their int8 copies, and the rescoring with float32 must give back the exact top k and its
+    # exact scores; the small vectors have no graph and count as indexed, so the maintainer does
+    # not build forever.
     from tests.index.test_catalog import FILTER_SHAPES, QUERIES, _assert_matches_exact
 
     from fashionrec.index.exact import ExactCatalog
 
     settings = IndexSettings(indexing_threshold_kb=1, full_scan_threshold_kb=1, exact_scan_kb=0,
-                             exact_scan_unfiltered_kb=0)
+                             exact_scan_unfiltered_kb=0, scan_manipulation_in_memory=False)
     assert settings.is_quantized("manipulation") and not settings.has_graph("outfit")
     artifact = synthetic_artifact("v1")
     items = synthetic_items(artifact, 1500, seed=11)
@@ -339,6 +340,16 @@ def test_chunks_go_to_the_scan_table_within_the_floats_the_graph_search_is_slowe
     assert edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two, min_ef=2 * usual))  # 3200
     assert not edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, two, min_ef=usual))
     assert edge_search.scan_table_answers(table, settings, Search("chunks", both, 5, in_c0, min_ef=1))  # never less
+
+    # `manipulation` has a graph at 512 filtered, 128 unfiltered: the limits scale by beam / 1024.
+    held = ScanTable({"manipulation": 4}, {"category": schema.KEYWORD})
+    held.upsert([Point(f"p{i}", {"manipulation": [1.0] * 4}, {"category": f"c{i % 3}"}) for i in range(600)])
+    held.mark_ready()
+    vector = [1.0] * 4
+    assert edge_search.scan_table_answers(held, settings, Search("manipulation", vector, 5, in_c0))  # 800 <= 1600 / 2
+    assert not edge_search.scan_table_answers(held, settings, Search("manipulation", vector, 5, two))  # 1600 > 800
+    assert edge_search.scan_table_answers(held, settings, Search("manipulation", vector, 5, two, min_ef=1536))  # <= 2400
+    assert not edge_search.scan_table_answers(held, settings, Search("manipulation", vector, 5))  # 2400 > 2400 / 8
 
 
 def test_a_write_the_scan_table_cannot_take_drops_it_and_searches_go_to_the_engine(
