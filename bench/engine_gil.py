@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 import qdrant_edge as edge
 
-from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, open_or_build
+from bench.scale_index import (SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, open_or_build,
+                               require_tables)
 from bench.scale_queries import draw_queries
 from fashionrec.index import CatalogIndex, EdgeStore, edge_search
 
@@ -137,8 +138,7 @@ def main() -> None:
     items = catalog_items(artifact, args.items, config.seed)
     store, index, _ = open_or_build(config, artifact, items)
     try:
-        if not store.wait_for_tables(timeout=3600):
-            raise RuntimeError("the scan tables were not filled within an hour")
+        require_tables(store)
         rows = measure(calls(index, store, artifact, items), args.seconds)
     finally:
         index.close()

@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from bench.index_recall import _filters
-from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, open_or_build
+from bench.scale_index import (SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, open_or_build,
+                               require_tables)
 from bench.scale_queries import Query, draw_queries, run_exact
 from fashionrec.index import CatalogIndex, EdgeStore, edge_search
 from fashionrec.index.catalog_index import _categories_to_enter
@@ -214,8 +215,7 @@ def main() -> None:
     exact = ExactCatalog(artifact, items)
     store, index, build = open_or_build(config, artifact, items)
     try:
-        if not store.wait_for_tables(timeout=3600):
-            raise RuntimeError("the scan tables were not filled within an hour")
+        require_tables(store)
         groups = measure(index, store, exact, artifact, items, args.queries, args.seed)
     finally:
         index.close()

@@ -56,7 +56,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.scale_index import SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, now, open_or_build, rss_kb
+from bench.scale_index import (SHIPPED_MODEL, BenchConfig, bench_artifact, catalog_items, now, open_or_build,
+                               require_tables, rss_kb)
 from bench.scale_measure import METHODS, SERVICE, fmt_recall, measure_local, measure_matrix, measure_throughput
 from bench.scale_queries import _RecordingStore, start_grpc
 from fashionrec.index import CatalogIndex, IndexSettings
@@ -104,8 +105,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
     rss_before = rss_kb()
     store, index, report["build"] = open_or_build(config, artifact, items)
     filling = time.perf_counter()
-    if not store.wait_for_tables(timeout=3600):
-        raise RuntimeError("the scan tables were not filled within an hour")
+    require_tables(store)
     # 0 after a build (the table fills with the upserts); the background fill of a reopened index.
     report["build"]["table_fill_s"] = time.perf_counter() - filling
     rss_index = rss_kb()

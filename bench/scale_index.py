@@ -115,6 +115,17 @@ def open_or_build(config: BenchConfig, artifact: ModelArtifact,
     return store, index, {**build, "reused": False, "directory": str(directory)}
 
 
+def require_tables(store: EdgeStore, timeout_s: float = 3600) -> None:
+    """Waits for the store's scan tables to be full (a reopened index fills them in the background),
+    so that no search is timed on the engine while they fill.
+
+    Raises:
+        RuntimeError: when they are not full within timeout_s.
+    """
+    if not store.wait_for_tables(timeout=timeout_s):
+        raise RuntimeError(f"the scan tables were not filled within {timeout_s:.0f} s")
+
+
 def now() -> str:
     """The wall-clock time of a report line, UTC."""
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
