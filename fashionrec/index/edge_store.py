@@ -299,14 +299,14 @@ class EdgeStore(VectorStore):
 
     def search(self, version: str, search: Search) -> list[ScoredPoint]:
         shard = self._shard(version)
-        table = self._tables.get(version)
+        table = self._tables.for_search(version, search)
         if table is not None and edge_search.scan_table_answers(table, self._settings, search):
             return edge_search.run_on_scan_table(shard, table, search)
-        return edge_search.run_search(shard, self._settings, search, table)
+        return edge_search.run_search(shard, self._settings, search, self._tables.get(version))
 
     def searches_exactly(self, version: str, search: Search) -> bool:
         shard = self._shard(version)
-        table = self._tables.get(version)
+        table = self._tables.for_search(version, search)
         if table is not None and edge_search.scan_table_answers(table, self._settings, search):
             return True
         return self._scan_exactly(shard, self.planned_search(shard, search)[0])

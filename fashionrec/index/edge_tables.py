@@ -1,10 +1,15 @@
-"""The embedded store's scan tables, one per open version: made, filled, written, dropped.
+"""The embedded store's scan tables, per open version: made, filled, written, dropped.
 
 A ScanTable (fashionrec.index.scan_table) is an in-memory copy of a version's small vectors
-and filter fields. A new shard's table is empty and ready at once; a shard opened from disk
-fills its table in a background thread, a page at a time under the store's write lock, while
-queries and ingest go on (until it is full, those searches go to the engine). A write the
-table cannot take drops it: it is only a faster copy, the engine answers without it.
+and filter fields. Each version has a main table, by category, holding every vector without a
+graph (and `manipulation`); and, when the model weighs its attribute posteriors into one-attribute
+similarity (ω > 0), one table per attribute holding only attr_<a>, by category and predicted
+value, whose partitions bound their scores: a one-attribute query reads the partitions whose
+bound can still beat its k-th best (docs/performance.md, round 11). A new shard's tables are
+empty and ready at once; a shard opened from disk fills them in a background thread, a page at
+a time under the store's write lock, while queries and ingest go on (until they are full,
+those searches go to the engine). A write a table cannot take drops the version's tables: they
+are only faster copies, the engine answers without them.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import qdrant_edge as edge
 
 from fashionrec.artifact import ModelSpec
 from fashionrec.index import schema
+from fashionrec.index.filters import Search
 from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.store import IndexSettings, Point
 
@@ -32,12 +39,22 @@ _log = logging.getLogger(__name__)
 _FILL_PAGE = 256
 
 
+@dataclass(frozen=True)
+class _VersionTables:
+    main: ScanTable
+    by_value: dict[str, ScanTable]  # attr_<a> -> its table by category and predicted value
+
+    def all(self) -> list[ScanTable]:
+        return [self.main, *self.by_value.values()]
+
+
 class ScanTables:
     """The scan tables of an EdgeStore's open versions.
 
     Args:
         settings: the store's IndexSettings (scan_small_vectors_in_memory off: no tables;
-            scan_manipulation_in_memory: `manipulation` held too).
+            scan_manipulation_in_memory: `manipulation` held too; scan_by_predicted_value: the
+            per-attribute tables).
         write_lock: the store's write lock; a fill page holds it, and the store holds it around
             every write it passes on (`write`).
         shard_of: the version's open shard, None once it is closed.
@@ -48,13 +65,23 @@ class ScanTables:
         self._settings = settings
         self._write_lock = write_lock
         self._shard_of = shard_of
-        self._tables: dict[str, ScanTable] = {}
+        self._tables: dict[str, _VersionTables] = {}
 
     def get(self, version: str) -> ScanTable | None:
-        return self._tables.get(version)
+        """The version's main table (None: it has none)."""
+        tables = self._tables.get(version)
+        return None if tables is None else tables.main
 
     def __getitem__(self, version: str) -> ScanTable:
-        return self._tables[version]
+        return self._tables[version].main
+
+    def for_search(self, version: str, search: Search) -> ScanTable | None:
+        """The table that reads the fewest rows for the search: the vector's table by predicted
+        value when it has one, else the main table (None: the version has no tables)."""
+        tables = self._tables.get(version)
+        if tables is None:
+            return None
+        return tables.by_value.get(search.using, tables.main)
 
     def __contains__(self, version: object) -> bool:
         return version in self._tables
@@ -69,57 +96,72 @@ class ScanTables:
         parts = [schema.attr_vector(a) for a in spec.attribute_names]
         # `chunks` is concat_a attr_<a> (schema.point_vectors): answered from them, no copy held.
         composites = {schema.CHUNKS: parts} if set(parts) <= set(dims) else {}
-        table = ScanTable(dims, schema.payload_indexes(spec), s.scan_threads or os.cpu_count() or 1,
-                          composites=composites)
-        self._tables[version] = table
+        fields = schema.payload_indexes(spec)
+        tables = _VersionTables(
+            ScanTable(dims, fields, s.scan_threads or os.cpu_count() or 1, composites=composites),
+            # With ω = 0 the attr_<a> vectors hold no posterior to partition by, and the head's
+            # norm bound (1) prunes nothing: no tables by value.
+            {name: ScanTable({name: dims[name]}, fields, partition_keys=("category", schema.predicted_key(a)),
+                             heads={name: spec.attribute_dim})
+             for a, name in zip(spec.attribute_names, parts)
+             if s.scan_by_predicted_value and spec.similarity_posterior_weight > 0 and name in dims})
+        self._tables[version] = tables
         if empty:
-            table.mark_ready()
+            for table in tables.all():
+                table.mark_ready()
             return
-        threading.Thread(target=self._fill, args=(version, table), daemon=True, name=f"scan-table-{version}").start()
+        threading.Thread(target=self._fill, args=(version, tables), daemon=True, name=f"scan-table-{version}").start()
 
-    def _fill(self, version: str, table: ScanTable) -> None:
-        """Copies a shard's points into its table, a page at a time under the write lock.
+    def _fill(self, version: str, tables: _VersionTables) -> None:
+        """Copies a shard's points into its tables, a page at a time under the write lock.
 
-        Writes between pages reach the table directly (`write`), so a point is either copied by
+        Writes between pages reach the tables directly (`write`), so a point is either copied by
         a later page or already held as written.
         """
         started, offset = time.perf_counter(), None
-        payload = edge.PayloadSelector.Include(table.payload_keys)
+        payload = edge.PayloadSelector.Include(sorted({k for t in tables.all() for k in t.payload_keys}))
+        vectors = sorted({name for t in tables.all() for name in t.dims})
         try:
             while True:
                 with self._write_lock:
                     shard = self._shard_of(version)
-                    if shard is None or self._tables.get(version) is not table:
+                    if shard is None or self._tables.get(version) is not tables:
                         return  # closed or dropped meanwhile
                     records, offset = shard.scroll(edge.ScrollRequest(
-                        offset=offset, limit=_FILL_PAGE, with_payload=payload, with_vector=list(table.dims)))
-                    table.upsert([Point(str(r.id), r.vector or {}, r.payload or {}) for r in records])
+                        offset=offset, limit=_FILL_PAGE, with_payload=payload, with_vector=vectors))
+                    points = [Point(str(r.id), r.vector or {}, r.payload or {}) for r in records]
+                    for table in tables.all():
+                        table.upsert(points)
                 if offset is None:
-                    table.mark_ready()
-                    _log.info("scan table of %s: %d points in %.1f s", version, len(table), time.perf_counter() - started)
+                    for table in tables.all():
+                        table.mark_ready()
+                    _log.info("scan tables of %s: %d points in %.1f s", version, len(tables.main),
+                              time.perf_counter() - started)
                     return
         except Exception:
-            _log.exception("filling the scan table of %s failed; its searches stay on the engine", version)
-            if self._tables.get(version) is table:
+            _log.exception("filling the scan tables of %s failed; their searches stay on the engine", version)
+            if self._tables.get(version) is tables:
                 self.drop(version)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Waits until every table is full; False when one is not within timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        for table in list(self._tables.values()):
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not table.wait_ready(left):
-                return False
+        for tables in list(self._tables.values()):
+            for table in tables.all():
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not table.wait_ready(left):
+                    return False
         return True
 
     def write(self, version: str, apply: Callable[[ScanTable], None]) -> None:
         """Applies a write (a call of ScanTable.upsert, set_fields or delete) to the version's
         table; the caller holds the write lock and has written the shard."""
-        table = self._tables.get(version)
-        if table is None:
+        tables = self._tables.get(version)
+        if tables is None:
             return
         try:
-            apply(table)
+            for table in tables.all():
+                apply(table)
         except Exception:
             # E.g. a point without one of the table's vectors: the engine holds what the table
             # cannot, and the table may hold part of the write, so the version's searches go
@@ -128,11 +170,12 @@ class ScanTables:
             self.drop(version)
 
     def drop(self, version: str, why: str | None = None) -> None:
-        table = self._tables.pop(version, None)
-        if table is not None:
+        tables = self._tables.pop(version, None)
+        if tables is not None:
             if why:
-                _log.warning("scan table of %s dropped: %s", version, why)
-            table.close()
+                _log.warning("scan tables of %s dropped: %s", version, why)
+            for table in tables.all():
+                table.close()
 
     def close(self) -> None:
         for version in list(self._tables):

@@ -5,12 +5,21 @@ filter field) with the write numbers each row was born and died at; rows [0, siz
 written and are never changed after, only marked dead (fashionrec.index.scan_table says why
 and how readers use the numbers). `top_rows` scores a partition's rows against a query and
 keeps the best that pass the conditions; `passing_rows` checks conditions on any rows.
+
+A partition may also keep, for some of its vectors, a bound on the inner product any of its
+rows can reach with a query (`Partition.bound`): the largest norm of the vector's head
+(its first `heads[name]` floats) and the per-float maximum and minimum of its tail, over the
+rows written. By Cauchy-Schwarz on the head and float by float on the tail,
+q·v <= |q_head| max|v_head| + Σ_i max(q_i hi_i, q_i lo_i) for every row v. The table scans a
+search's partitions from the highest bound down and stops when its k-th best score beats the
+next one's bound: an exact answer that reads fewer rows.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,10 +44,21 @@ class Partition:
     died: np.ndarray  # (capacity,) int64: the write that replaced or deleted it; NEVER while alive
     size: int = 0
     dead: int = 0
+    # The bounded vectors' head lengths (module docstring), and their bounds over rows [0, bounded).
+    heads: Mapping[str, int] = field(default_factory=dict)
+    bounded: int = 0
+    head_norm: dict[str, float] = field(default_factory=dict)
+    tail_hi: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (dim - head,) float32
+    tail_lo: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, dims: Mapping[str, int], codes: Iterable[str], numbers: Iterable[str],
-              capacity: int) -> Partition:
+              capacity: int, heads: Mapping[str, int] | None = None) -> Partition:
+        """A partition of no rows. heads: the vectors to bound, with their head lengths."""
+        heads = dict(heads or {})
+        unknown = {name: h for name, h in heads.items() if name not in dims or not 0 <= h <= dims[name]}
+        if unknown:
+            raise ValueError(f"heads of vectors not held, or longer than the vector: {unknown}")
         return cls(
             ids=[],
             vectors={name: np.zeros((capacity, dim), dtype=np.float32) for name, dim in dims.items()},
@@ -46,6 +66,7 @@ class Partition:
             numbers={key: np.full(capacity, np.nan) for key in numbers},
             born=np.zeros(capacity, dtype=np.int64),
             died=np.full(capacity, NEVER, dtype=np.int64),
+            heads=heads,
         )
 
     @property
@@ -56,7 +77,7 @@ class Partition:
         """A new partition with the rows (all written ones when None) in arrays of `capacity` rows."""
         rows = np.arange(self.size) if rows is None else rows
         dims = {name: v.shape[1] for name, v in self.vectors.items()}
-        out = Partition.empty(dims, self.codes, self.numbers, capacity)
+        out = Partition.empty(dims, self.codes, self.numbers, capacity, self.heads)
         n = len(rows)
         for name, v in self.vectors.items():
             out.vectors[name][:n] = v[rows]
@@ -69,7 +90,41 @@ class Partition:
         out.ids = [self.ids[r] for r in rows]
         out.size = n
         out.dead = int((out.died[:n] != NEVER).sum())
+        out.extend_bounds()
         return out
+
+    def extend_bounds(self) -> None:
+        """Widens the bounds to cover every written row. The writer calls it before it publishes
+        a write, so a reader that sees a row sees bounds that cover it; each bound is replaced
+        in one assignment, and only ever grows until the partition is copied."""
+        start, end = self.bounded, self.size
+        if start >= end or not self.heads:
+            self.bounded = max(start, end)
+            return
+        for name, head in self.heads.items():
+            rows = self.vectors[name][start:end]
+            norm = float(np.sqrt(np.einsum("ij,ij->i", rows[:, :head], rows[:, :head]).max())) if head else 0.0
+            hi, lo = rows[:, head:].max(axis=0), rows[:, head:].min(axis=0)
+            if start:
+                norm = max(norm, self.head_norm[name])
+                hi, lo = np.maximum(hi, self.tail_hi[name]), np.minimum(lo, self.tail_lo[name])
+            self.head_norm[name], self.tail_hi[name], self.tail_lo[name] = norm, hi, lo
+        self.bounded = end
+
+    def bound(self, query: list[tuple[str, np.ndarray]]) -> float:
+        """An upper bound on the score (the sum of the parts' inner products) of any row of
+        [0, bounded) against the query: -inf with no rows, +inf when a part's vector has no bound."""
+        if self.bounded == 0:
+            return -math.inf
+        total = 0.0
+        for name, piece in query:
+            head = self.heads.get(name)
+            if head is None:
+                return math.inf
+            hi, lo, tail = self.tail_hi[name], self.tail_lo[name], piece[head:]
+            total += float(np.linalg.norm(piece[:head])) * self.head_norm[name]
+            total += float(np.maximum(tail * hi, tail * lo).sum())
+        return total
 
 
 @dataclass(frozen=True)

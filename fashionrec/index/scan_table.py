@@ -22,14 +22,21 @@ replaces it in one assignment; one whose dead rows pile up is compacted the same
 the write is published. A reader whose partitions were replaced before it read s takes them
 again (else a point moved into a replaced partition would be missed); one replaced later it
 finishes on the old arrays, which still hold every row it sees.
+
+Partitions are keyed by the values of `partition_keys` (category alone for the store's main
+table). A table keyed by category and an attribute's predicted value, whose partitions bound
+their rows' scores (scan_rows.Partition.bound), answers a one-attribute similarity query from
+the partitions whose bound the k-th best score found so far does not beat: the same answer as a
+scan of every row, from a fraction of them (docs/performance.md, round 11).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,17 +48,21 @@ from fashionrec.index.store import Point
 
 __all__ = ["ScanTable"]
 
-_PARTITION_KEY = "category"
 _MIN_CAPACITY = 1024
 _GROWTH = 1.5
 # A partition is compacted once this share of its rows is dead (and at least _MIN_CAPACITY are).
 _MAX_DEAD_SHARE = 0.25
+# A bounded scan stops when the k-th best score beats the next partition's bound by this much
+# (relative, plus as much absolute): both are float32 sums, each a few ulps off the true value.
+_BOUND_SLACK = 1e-5
+
+PartitionKey = tuple[str, ...]
 
 
 @dataclass
 class ScanTable:
     """The vectors held (the small ones; the store adds `manipulation`) and filter fields of one
-    version's points, partitioned by category.
+    version's points, partitioned by the values of `partition_keys`.
 
     Args:
         dims: the named vectors held, with their dimensions.
@@ -66,6 +77,11 @@ class ScanTable:
         composites: vectors the table answers without holding them: each is the concatenation
             of held vectors, in order (`chunks` = concat_a `attr_<a>`), so its inner product is
             the sum of theirs, and parts whose slice of the query is zero are not read.
+        partition_keys: keyword payload keys (dotted for nested ones) whose values key the
+            partitions; a search's AnyOf conditions on them choose the partitions it reads.
+        heads: vectors whose partitions keep a bound on their scores, with the length of the
+            head bounded by its norm (scan_rows); a search on bounded vectors only reads the
+            partitions whose bound the k-th best score so far does not beat, in one thread.
     """
 
     dims: Mapping[str, int]
@@ -73,8 +89,10 @@ class ScanTable:
     scan_threads: int = 1
     parallel_min_floats: int = 6_000_000
     composites: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    _partitions: dict[str, Partition] = field(default_factory=dict)
-    _where: dict[str, tuple[str, int]] = field(default_factory=dict)  # point id -> (category, row)
+    partition_keys: Sequence[str] = ("category",)
+    heads: Mapping[str, int] = field(default_factory=dict)
+    _partitions: dict[PartitionKey, Partition] = field(default_factory=dict)
+    _where: dict[str, tuple[PartitionKey, int]] = field(default_factory=dict)  # point id -> (partition, row)
     _code_of: dict[str, dict[str, int]] = field(default_factory=dict)  # keyword key -> value -> code
     _published: int = 0  # the last write whose rows readers may see
     _ready: threading.Event = field(default_factory=threading.Event)
@@ -91,6 +109,10 @@ class ScanTable:
         unknown = {k: v for k, v in self.field_kinds.items() if v not in (KEYWORD, FLOAT, INTEGER)}
         if unknown:
             raise ValueError(f"unknown field kinds {unknown}")
+        if not self.partition_keys:
+            raise ValueError("a table needs at least one partition key")
+        # Checked here, not at the first write: a wrong head would fail every write after it.
+        Partition.empty(self.dims, (), (), 0, self.heads)
         self._code_of = {key: {} for key, kind in self.field_kinds.items() if kind == KEYWORD}
 
     # -- state -----------------------------------------------------------------------------
@@ -118,7 +140,7 @@ class ScanTable:
     @property
     def payload_keys(self) -> list[str]:
         """The top-level payload keys the table reads (what a loader asks the engine for)."""
-        return sorted({key.split(".")[0] for key in (*self.field_kinds, _PARTITION_KEY)})
+        return sorted({key.split(".")[0] for key in (*self.field_kinds, *self.partition_keys)})
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -130,10 +152,10 @@ class ScanTable:
                 (nothing of the batch is written).
         """
         with self._write_lock:  # _row assigns keyword codes
-            rows = [(p.id, self._category(p.payload), self._row(p)) for p in points]
+            rows = [(p.id, self._key(p.payload), self._row(p)) for p in points]
             write = self._published + 1
-            for point_id, category, row in rows:
-                self._put(point_id, category, row, write)
+            for point_id, key, row in rows:
+                self._put(point_id, key, row, write)
             self._publish_write(write)
 
     def set_fields(self, updates: Sequence[tuple[str, Mapping[str, object]]]) -> None:
@@ -151,8 +173,9 @@ class ScanTable:
                 patched = self._fields(fields, only_present=True)
                 codes.update(patched.codes)
                 numbers.update(patched.numbers)
-                category = self._category(fields) if _PARTITION_KEY in fields else where[0]
-                self._put(point_id, category, Row(vectors, codes, numbers), write)
+                key = tuple(_key_value(fields, k) if k.split(".")[0] in fields else old
+                            for k, old in zip(self.partition_keys, where[0]))
+                self._put(point_id, key, Row(vectors, codes, numbers), write)
             self._publish_write(write)
 
     def delete(self, ids: Sequence[str]) -> None:
@@ -164,9 +187,9 @@ class ScanTable:
                     self._kill(*where, write)
             self._publish_write(write)
 
-    def _put(self, point_id: str, category: str, row: Row, write: int) -> None:
+    def _put(self, point_id: str, partition: PartitionKey, row: Row, write: int) -> None:
         old = self._where.get(point_id)
-        part = self._partition(category, room=1)
+        part = self._partition(partition, room=1)
         r = part.size
         for name, v in row.vectors.items():
             part.vectors[name][r] = v
@@ -177,47 +200,48 @@ class ScanTable:
         part.ids.append(point_id)
         part.born[r], part.died[r] = write, NEVER
         part.size = r + 1  # after the row is whole: readers read rows [0, size)
-        self._where[point_id] = (category, r)
+        self._where[point_id] = (partition, r)
         if old is not None:
             self._kill(*old, write)
 
-    def _kill(self, category: str, r: int, write: int) -> None:
-        part = self._partitions[category]
+    def _kill(self, key: PartitionKey, r: int, write: int) -> None:
+        part = self._partitions[key]
         part.died[r] = write
         part.dead += 1
 
     def _publish_write(self, write: int) -> None:
-        """Lets readers see a whole write, then compacts the partitions whose dead rows piled up."""
+        """Lets readers see a whole write (its rows within their partitions' bounds), then
+        compacts the partitions whose dead rows piled up."""
+        for part in self._partitions.values():
+            part.extend_bounds()
         self._published = write
-        for category, part in list(self._partitions.items()):
+        for key, part in list(self._partitions.items()):
             if part.dead >= _MIN_CAPACITY and part.dead >= _MAX_DEAD_SHARE * part.size:
                 live = np.flatnonzero(part.died[:part.size] == NEVER)
                 compacted = part.copy(max(_MIN_CAPACITY, math.ceil(len(live) * _GROWTH)), live)
-                self._publish(category, compacted)
+                self._publish(key, compacted)
                 for row, point_id in enumerate(compacted.ids):
-                    self._where[point_id] = (category, row)
+                    self._where[point_id] = (key, row)
 
-    def _partition(self, category: str, room: int) -> Partition:
-        part = self._partitions.get(category)
+    def _partition(self, key: PartitionKey, room: int) -> Partition:
+        part = self._partitions.get(key)
         if part is None:
-            part = Partition.empty(self.dims, self._code_of, self._numeric_keys(), _MIN_CAPACITY)
-            self._partitions[category] = part
+            part = Partition.empty(self.dims, self._code_of, self._numeric_keys(), _MIN_CAPACITY, self.heads)
+            self._partitions[key] = part
         elif part.size + room > part.capacity:
-            part = self._publish(category, part.copy(math.ceil((part.size + room) * _GROWTH)))
+            part = self._publish(key, part.copy(math.ceil((part.size + room) * _GROWTH)))
         return part
 
-    def _publish(self, category: str, part: Partition) -> Partition:
+    def _publish(self, key: PartitionKey, part: Partition) -> Partition:
         """Replaces a partition by a copy (one assignment: readers see the old or the new one)."""
-        self._partitions[category] = part
+        self._partitions[key] = part
         return part
 
     def _numeric_keys(self) -> list[str]:
         return [key for key, kind in self.field_kinds.items() if kind in (FLOAT, INTEGER)]
 
-    @staticmethod
-    def _category(payload: Mapping[str, object]) -> str:
-        value = payload.get(_PARTITION_KEY)
-        return value if isinstance(value, str) else ""
+    def _key(self, payload: Mapping[str, object]) -> PartitionKey:
+        return tuple(_key_value(payload, key) for key in self.partition_keys)
 
     def _row(self, point: Point) -> Row:
         vectors = {}
@@ -285,18 +309,22 @@ class ScanTable:
             raise ValueError(f"a {search.using!r} query has {len(query)} floats, its parts {start}")
         return parts
 
-    @staticmethod
-    def _selected(taken: list[tuple[str, Partition]], search: Search) -> list[Partition]:
-        """The partitions of the categories the search's conditions allow."""
-        allowed = [set(c.values) for c in search.must if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
-        return [part for name, part in taken if all(name in values for values in allowed)]
+    def _selected(self, taken: list[tuple[PartitionKey, Partition]], search: Search) -> list[Partition]:
+        """The partitions whose key values the search's conditions allow."""
+        allowed = self._key_tests(search.must)
+        return [part for key, part in taken if all(key[i] in values for i, values in allowed)]
+
+    def _key_tests(self, conditions: Sequence[Condition]) -> list[tuple[int, set[str]]]:
+        """The conditions on partition keys, as (position in the key, the values allowed)."""
+        return [(self.partition_keys.index(c.key), set(c.values))
+                for c in conditions if isinstance(c, AnyOf) and c.key in self.partition_keys]
 
     def can_check(self, conditions: Sequence[Condition]) -> bool:
         """Whether `check` can decide these conditions (the table is full, and holds their fields)."""
         return self.ready and all(self._held(c) for c in conditions)
 
     def _held(self, cond: Condition) -> bool:
-        kind = KEYWORD if cond.key == _PARTITION_KEY else self.field_kinds.get(cond.key)
+        kind = KEYWORD if cond.key in self.partition_keys else self.field_kinds.get(cond.key)
         return ((isinstance(cond, AnyOf) and kind == KEYWORD) or (isinstance(cond, Between) and kind == FLOAT)
                 or (isinstance(cond, Equals) and kind == INTEGER))
 
@@ -317,7 +345,7 @@ class ScanTable:
             if len(taken) == len(self._partitions) and all(self._partitions.get(n) is p for n, p in taken):
                 break
         parts = self._selected(taken, search)
-        conditions = self._mask_conditions([c for c in search.must if c.key != _PARTITION_KEY])
+        conditions = self._mask_conditions([c for c in search.must if c.key not in self.partition_keys])
         # Each point is seen once, as of write `seen`: k + excluded rows from each partition hold the answer.
         wanted = search.limit + len(excluded)
 
@@ -325,6 +353,8 @@ class ScanTable:
             ids, scores = top_rows(part, seen, query, conditions, wanted)
             return list(zip(scores.tolist(), ids))
 
+        if len(parts) > 1 and all(name in self.heads for name, _ in query):
+            return _best(_bounded_scan(parts, query, scan, wanted), excluded, search.limit)
         floats = sum(p.size for p in parts) * sum(len(piece) for _, piece in query)
         pool = self._pool  # read once: close() may clear it meanwhile
         found: Iterable[list[tuple[float, str]]] = map(scan, parts)
@@ -347,27 +377,27 @@ class ScanTable:
         """
         if not self.can_check(conditions):
             raise ValueError(f"the scan table cannot check {conditions}")
-        categories = [set(c.values) for c in conditions if isinstance(c, AnyOf) and c.key == _PARTITION_KEY]
-        tests = self._mask_conditions([c for c in conditions if c.key != _PARTITION_KEY])
-        # Grouped by the arrays read, not by category: a write may replace a category's arrays
+        key_tests = self._key_tests(conditions)
+        tests = self._mask_conditions([c for c in conditions if c.key not in self.partition_keys])
+        # Grouped by the arrays read, not by key: a write may replace a partition's arrays
         # (growth, compaction) between two ids, and each row number belongs to the arrays it
         # was checked in.
-        rows: dict[int, tuple[str, Partition, list[int], list[str]]] = {}
+        rows: dict[int, tuple[PartitionKey, Partition, list[int], list[str]]] = {}
         for point_id in ids:
             where = self._where.get(point_id)
             if where is None:
                 continue
-            category, r = where
-            part = self._partitions.get(category)
+            key, r = where
+            part = self._partitions.get(key)
             # The point's current row, unless a write moved it between the two reads.
             if part is not None and r < part.size and part.ids[r] == point_id and part.died[r] == NEVER:
-                group = rows.setdefault(id(part), (category, part, [], []))
+                group = rows.setdefault(id(part), (key, part, [], []))
                 group[2].append(r)
                 group[3].append(point_id)
         out: dict[str, bool] = {}
-        for category, part, at, held in rows.values():
-            in_category = all(category in values for values in categories)
-            passing = passing_rows(part, np.array(at), tests) & in_category
+        for key, part, at, held in rows.values():
+            in_partition = all(key[i] in values for i, values in key_tests)
+            passing = passing_rows(part, np.array(at), tests) & in_partition
             out.update(zip(held, passing.tolist()))
         return out
 
@@ -383,6 +413,28 @@ class ScanTable:
             else:
                 out.append(("numbers", cond.key, float(cond.value)))
         return out
+
+
+def _key_value(payload: Mapping[str, object], key: str) -> str:
+    value = payload_value(payload, key)
+    return value if isinstance(value, str) else ""
+
+
+def _bounded_scan(parts: list[Partition], query: list[tuple[str, np.ndarray]],
+                  scan: Callable[[Partition], list[tuple[float, str]]], wanted: int) -> list[tuple[float, str]]:
+    """The best `wanted` (score, id) of the partitions, reading them from the highest bound down
+    and stopping at the first whose bound the `wanted`-th best score so far beats: no row of it
+    or of those after it can score higher. The bounds are read after the reader's write number,
+    so they cover every row it sees (scan_rows.Partition.extend_bounds)."""
+    best: list[tuple[float, str]] = []
+    if wanted <= 0:
+        return best
+    ranked = sorted(((part.bound(query), i) for i, part in enumerate(parts)), reverse=True)
+    for bound, i in ranked:
+        if len(best) >= wanted and best[-1][0] >= bound + _BOUND_SLACK * (1.0 + abs(bound)):
+            break
+        best = heapq.nlargest(wanted, best + scan(parts[i]))
+    return best
 
 
 def _best(candidates: list[tuple[float, str]], excluded: set[str], limit: int) -> list[tuple[str, float]]:

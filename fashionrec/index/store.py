@@ -80,6 +80,12 @@ class IndexSettings:
     # which holds the GIL for its whole run (17 ms at 300k: no other call of the process moves
     # meanwhile). Measured in docs/performance.md, round 10.
     scan_manipulation_in_memory: bool = True
+    # One more table per attribute, holding attr_<a> by category and predicted value with a bound
+    # on each partition's scores, answers one-attribute similarity from the partitions whose bound
+    # beats the k-th best found (fashionrec.index.edge_tables): the same answer from a fraction of
+    # the rows (docs/performance.md, round 11). Costs the attr_<a> floats and the filter fields
+    # again, and an id map, per attribute.
+    scan_by_predicted_value: bool = True
     # Threads that scan a search's category partitions side by side when it reads 6M floats or
     # more (0: one per CPU). 1M rows of 44 floats, one BLAS thread each: 16.4 ms in one thread,
     # 10.3 ms in two (2 cores); a search of one category is one partition, in one thread.

@@ -226,7 +226,8 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
     """Reopened, the store fills its scan table in the background; through writes of every kind
     (changed vectors, patched price / stock / brand, deletes, new items) the table's answers
     stay the engine's exact scan's, for the small vectors, for `chunks` composed from them, and
-    for `manipulation` (held too: IndexSettings.scan_manipulation_in_memory)."""
+    for `manipulation` (held too: IndexSettings.scan_manipulation_in_memory), and from the
+    per-attribute tables by predicted value for attr_<a>."""
     artifact = synthetic_artifact("v1")
     spec = artifact.spec
     items = synthetic_items(artifact, 400, seed=5)
@@ -261,6 +262,10 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
                     vector = schema.unit(rng.normal(size=dim)) * (weights if using == schema.CHUNKS else 1.0)
                     search = Search(using, vector, 7, must, (point_id("sku-3"),))
                     assert table.answers(search)
+                    # attr_<a>: its own table, by category and predicted value (bounded scans).
+                    answering = store._tables.for_search("v1", search)
+                    assert answering is not None and answering.answers(search) and len(answering) == len(table)
+                    assert (answering is not table) == using.startswith(schema.ATTRIBUTE_PREFIX), using
                     found = store.search("v1", search)
                     engine = edge_search.run_search(store._shard("v1"), store._settings, search)
                     assert [h.id for h in found] == [h.id for h in engine], (using, must)

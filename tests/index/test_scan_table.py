@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, holds
+from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, holds, payload_value
 from fashionrec.index.scan_table import ScanTable
 from fashionrec.index.schema import FLOAT, INTEGER, KEYWORD
 from fashionrec.index.store import Point
@@ -79,17 +79,25 @@ FILTERS: list[tuple[Condition, ...]] = [
 ]
 
 
-def _table(scan_threads: int = 1) -> ScanTable:
+# The store's main table (by category), and a table as the store keeps one per attribute: keyed
+# by category and predicted value, its partitions bounding their scores (heads: the first floats
+# bounded by their norm, the rest float by float), so that its searches stop early.
+BY_VALUE = {"partition_keys": ("category", "predicted_labels.color"), "heads": {"outfit": 2, "attr_color": 1}}
+LAYOUTS = {"by-category": {}, "by-value": BY_VALUE}
+
+
+def _table(scan_threads: int = 1, layout: str = "by-category") -> ScanTable:
     # With threads, every search is scanned in parallel (no size floor), to test that path too.
-    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_floats=0, composites=COMPOSITES)
+    table = ScanTable(DIMS, FIELDS, scan_threads=scan_threads, parallel_min_floats=0, composites=COMPOSITES,
+                      **LAYOUTS[layout])
     table.mark_ready()
     return table
 
 
-@pytest.mark.parametrize("scan_threads", [1, 2])
-def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_threads: int) -> None:
+@pytest.mark.parametrize(("scan_threads", "layout"), [(1, "by-category"), (2, "by-category"), (1, "by-value")])
+def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_threads: int, layout: str) -> None:
     rng = np.random.default_rng(0)
-    table, reference = _table(scan_threads), Reference()
+    table, reference = _table(scan_threads, layout), Reference()
     # 5,000 points (partitions grow from 1,024 rows several times), then 3,000 changes and 1,500
     # deletes: more than a quarter of the rows die, so partitions are compacted.
     for start in range(0, 5000, 500):
@@ -100,6 +108,7 @@ def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_t
     table.upsert(changed)
     reference.upsert(changed)
     patches = [(f"p{i}", {"price": 35.0, "category": "bags"}) for i in range(0, 5000, 7)]
+    patches += [(f"p{i}", {"predicted_labels": {"color": "green"}}) for i in range(2, 5000, 11)]
     patches += [("p-never-written", {"price": 1.0})]
     table.set_fields(patches)
     reference.set_fields(patches)
@@ -119,11 +128,12 @@ def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_t
 @settings(max_examples=60, deadline=None)
 @given(ops=st.lists(st.tuples(st.sampled_from(["upsert", "patch", "delete"]), st.integers(0, 30),
                               st.floats(0.0, 100.0), st.sampled_from(CATEGORIES)), max_size=60),
-       must=st.sampled_from(FILTERS), k=st.integers(1, 12), seed=st.integers(0, 1000))
+       must=st.sampled_from(FILTERS), k=st.integers(1, 12), seed=st.integers(0, 1000),
+       layout=st.sampled_from(sorted(LAYOUTS)))
 def test_any_sequence_of_writes_answers_as_brute_force(
-        ops: list[tuple[str, int, float, str]], must: tuple[Condition, ...], k: int, seed: int) -> None:
+        ops: list[tuple[str, int, float, str]], must: tuple[Condition, ...], k: int, seed: int, layout: str) -> None:
     rng = np.random.default_rng(seed)
-    table, reference = _table(), Reference()
+    table, reference = _table(layout=layout), Reference()
     for op, i, price, category in ops:
         if op == "upsert":
             batch = [_point(i, rng, price=price, category=category)]
@@ -145,11 +155,13 @@ def test_any_sequence_of_writes_answers_as_brute_force(
     _same(table.search(zero_first), reference.search(zero_first))
     # Rows read: the allowed categories' live rows and the dead ones not yet compacted away.
     read = table.floats_to_scan(zero_first)
-    assert read % 3 == 0 and read >= 3 * sum(1 for p in reference.points.values() if _allowed(p.payload["category"], must))
+    allowed = sum(1 for p in reference.points.values() if _allowed(p.payload, must, table.partition_keys))
+    assert read % 3 == 0 and read >= 3 * allowed
 
 
-def _allowed(category: str, must: tuple[Condition, ...]) -> bool:
-    return all(category in c.values for c in must if isinstance(c, AnyOf) and c.key == "category")
+def _allowed(payload: Mapping[str, object], must: tuple[Condition, ...], keys: Sequence[str] = ("category",)) -> bool:
+    """Whether the point's partition is read: its values of the partition keys pass those conditions."""
+    return all(payload_value(payload, c.key) in c.values for c in must if isinstance(c, AnyOf) and c.key in keys)
 
 
 def test_what_the_table_cannot_answer_is_said_before_it_is_asked() -> None:
@@ -176,10 +188,11 @@ def test_a_point_without_one_of_the_vectors_is_refused_and_nothing_of_its_batch_
     assert len(table) == 0
 
 
-def test_readers_during_changes_see_every_point_once() -> None:
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_readers_during_changes_see_every_point_once(layout: str) -> None:
     """A point being changed is read from its old row or its new one, never twice nor not at all."""
     rng = np.random.default_rng(2)
-    table = _table()
+    table = _table(layout=layout)
     points = [_point(i, rng) for i in range(3000)]
     table.upsert(points)
     # Each rewrite moves every point to the next category: rows die in one partition and are
@@ -267,3 +280,55 @@ def test_a_search_after_the_threads_stopped_runs_in_the_calling_thread() -> None
     _same(table.search(search), reference.search(search))
     table.close()
     _same(table.search(search), reference.search(search))
+
+
+def _attribute_point(i: int, rng: np.random.Generator, values: int, **payload: object) -> Point:
+    """A point whose attr_color is shaped as schema.attribute_vectors makes one: a unit head
+    (weight 1 - w) beside the square roots of a confident posterior over the values (weight w),
+    the predicted value in the payload."""
+    value, w = i % values, 0.6
+    head = rng.normal(size=4) + 3.0 * np.eye(values, 4)[value % 4]
+    posterior = np.full(values, 0.1 / (values - 1))
+    posterior[value] = 0.9
+    vector = np.r_[np.sqrt(1 - w) * head / np.linalg.norm(head), np.sqrt(w) * np.sqrt(posterior)]
+    fields = {"category": CATEGORIES[i // values % 3], "price": float(i % 50), "predicted_labels": {"color": f"v{value}"}}
+    fields.update(payload)
+    return Point(f"p{i}", {"outfit": rng.normal(size=4).astype(np.float32), "attr_color": vector.astype(np.float32)},
+                 fields)
+
+
+@pytest.mark.parametrize("must", [(), (Between("price", 10.0, 30.0),), (AnyOf("category", ("tops", "bags")),)])
+def test_a_bounded_search_reads_fewer_rows_for_the_same_answer(must: tuple[Condition, ...],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from fashionrec.index import scan_table
+
+    values = 6
+    table = ScanTable({"outfit": 4, "attr_color": 4 + values}, FIELDS, partition_keys=BY_VALUE["partition_keys"],
+                      heads={"attr_color": 4})
+    table.mark_ready()
+    reference = Reference()
+    rng = np.random.default_rng(6)
+    points = [_attribute_point(i, rng, values) for i in range(6000)]
+    for start in range(0, len(points), 1000):
+        table.upsert(points[start:start + 1000])
+    reference.upsert(points)
+    read: list[int] = []
+    real_top_rows = scan_table.top_rows
+
+    def counting(part, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read.append(part.size)
+        return real_top_rows(part, *args, **kwargs)
+
+    monkeypatch.setattr(scan_table, "top_rows", counting)
+    for i in range(0, 6000, 97):
+        query = points[i].vectors["attr_color"]
+        search = Search("attr_color", query, 10, must, (f"p{i}",))
+        read.clear()
+        found = table.search(search)
+        _same(found, reference.search(search))
+        # A confident query reads its own value's partitions (a sixth of the rows) and stops.
+        assert sum(read) < 0.5 * sum(1 for p in points if _allowed(p.payload, must))
+    # An unbounded vector (no head given) is read whole, as before.
+    read.clear()
+    table.search(Search("outfit", rng.normal(size=4).astype(np.float32), 10))
+    assert sum(read) == len(points)
