@@ -1,4 +1,4 @@
-"""Could one-attribute similarity read only the rows predicted the query's value? (a plan not built)
+"""One-attribute similarity reading only the rows predicted the query's value: approximate and exact plans.
 
     .venv/bin/python -m bench.value_partition --source model --items 20000
     .venv/bin/python -m bench.value_partition --source scale --items 1000000
@@ -16,6 +16,15 @@ attr_<a> vectors (schema.attribute_vectors: the score is their dot product):
                  that ties between identical items do not count as misses), and the share of
                  the rows those are (the work left)
 
+and the plan the store runs (round 11), exact by construction, in the scan tables themselves:
+
+    by category  ScanTable keyed by category, as the main table holds attr_<a>: every row read
+    bounded      ScanTable keyed by category and predicted value whose partitions bound their
+                 scores (IndexSettings.scan_by_predicted_value): the partitions read from the
+                 highest bound down until the k-th best beats the next bound
+                 p50 / p90 ms a search in this thread, the share of rows read (mean, p90), and
+                 whether its answer is by category's (same ids, same scores)
+
 Sources: `model`, the shipped model's encodings of a generated catalog it never saw (images
 drawn with --seed); `scale`, the scale bench's synthetic vectors at the shipped dimensions
 (bench/scale_index.py; clusters tighter than a model's). Queries: --queries random items per
@@ -31,6 +40,8 @@ if __name__ == "__main__":  # before numpy is imported (bench/scale.py says why)
         os.environ.setdefault(_var, "1")
 
 import argparse
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,10 +49,14 @@ from typing import Any
 import numpy as np
 
 from fashionrec.artifact import ModelSpec
-from fashionrec.index import schema
+from fashionrec.index import scan_table, schema
+from fashionrec.index.filters import Search
+from fashionrec.index.scan_table import ScanTable
+from fashionrec.index.store import Point
 from fashionrec.ranking_metrics import mean_se
 
-__all__ = ["AttributeColumns", "columns_of", "model_columns", "scale_columns", "scores", "measure", "main"]
+__all__ = ["AttributeColumns", "columns_of", "model_columns", "scale_columns", "scores", "measure", "measure_tables",
+           "main"]
 
 K = 10
 NPROBES = (1, 2)
@@ -54,24 +69,28 @@ class AttributeColumns:
     vectors: (N, d + V) float32, s_a = [√(1−ω)·L2n(r_a), √ω·√p_a] (schema.attribute_vectors);
         one-attribute similarity ranks by their dot product.
     value_dim: d, where the √ω·√p_a part starts (its argmax is the predicted value when ω > 0).
+    categories: (N,) each item's category.
     """
 
     name: str
     vectors: np.ndarray
     value_dim: int
+    categories: np.ndarray
 
     def probabilities_order(self) -> np.ndarray:
         """(N, V): each row's values from the most probable down."""
         return np.argsort(-self.vectors[:, self.value_dim:], axis=1)
 
 
-def columns_of(spec: ModelSpec, whole: np.ndarray, log_probs: np.ndarray) -> list[AttributeColumns]:
+def columns_of(spec: ModelSpec, whole: np.ndarray, log_probs: np.ndarray,
+               categories: np.ndarray) -> list[AttributeColumns]:
     """The attr_<a> columns of items, as the index stores them.
 
     Args:
         spec: the model (ω > 0: the predicted value is read from the posterior part).
         whole: (N, whole_dim) r of each item.
         log_probs: (N, S) ℓ of each item.
+        categories: (N,) each item's category.
 
     Returns:
         One AttributeColumns per attribute, in the spec's order.
@@ -79,7 +98,7 @@ def columns_of(spec: ModelSpec, whole: np.ndarray, log_probs: np.ndarray) -> lis
     if spec.similarity_posterior_weight <= 0:
         raise ValueError("the predicted value is read from the posterior part of s_a: ω must be > 0")
     chunks = np.stack([schema.attribute_vectors(spec, w, lp) for w, lp in zip(whole, log_probs)])
-    return [AttributeColumns(name, np.ascontiguousarray(chunks[:, part]), spec.attribute_dim)
+    return [AttributeColumns(name, np.ascontiguousarray(chunks[:, part]), spec.attribute_dim, categories)
             for name, part in schema.attribute_slices(spec).items()]
 
 
@@ -127,7 +146,7 @@ def model_columns(model_dir: Path, items: int, seed: int) -> list[AttributeColum
     model, spec = load_model(model_dir)
     catalog = generate_catalog(items, seed, image_size=spec.image_size)
     emb = model_embeddings(model, resize_uint8(catalog.images, spec.image_size), torch.device("cpu"))
-    return columns_of(spec, emb.whole, emb.log_probs)
+    return columns_of(spec, emb.whole, emb.log_probs, np.array([item.category for item in catalog.items]))
 
 
 def scale_columns(model_dir: Path, items: int) -> list[AttributeColumns]:
@@ -136,7 +155,77 @@ def scale_columns(model_dir: Path, items: int) -> list[AttributeColumns]:
 
     artifact = bench_artifact(model_dir, 0)
     catalog = catalog_items(artifact, items, 0)
-    return columns_of(artifact.spec, np.stack([e.whole for e in catalog]), np.stack([e.log_probs for e in catalog]))
+    return columns_of(artifact.spec, np.stack([e.whole for e in catalog]), np.stack([e.log_probs for e in catalog]),
+                      np.array([e.item.category for e in catalog]))
+
+
+def _tables(columns: AttributeColumns) -> dict[str, ScanTable]:
+    """The column in a table by category (every row read) and in one by category and predicted
+    value with bounds, as edge_tables makes them (module docstring)."""
+    name = schema.attr_vector(columns.name)
+    predicted = columns.probabilities_order()[:, 0]
+    points = [Point(f"p{i}", {name: v}, {"category": str(c), "predicted_labels": {columns.name: str(p)}})
+              for i, (v, c, p) in enumerate(zip(columns.vectors, columns.categories, predicted))]
+    dims = {name: columns.vectors.shape[1]}
+    tables = {"by category": ScanTable(dims, {}),
+              "bounded": ScanTable(dims, {}, partition_keys=("category", schema.predicted_key(columns.name)),
+                                   heads={name: columns.value_dim})}
+    for table in tables.values():
+        for start in range(0, len(points), 10_000):
+            table.upsert(points[start:start + 10_000])
+        table.mark_ready()
+    return tables
+
+
+class _RowsRead:
+    """Counts the rows a table's scans read (it replaces scan_table.top_rows while in a with block)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self._real: Callable[..., object] | None = None
+
+    def __enter__(self) -> _RowsRead:
+        self._real = real = scan_table.top_rows
+
+        def counting(part, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.rows += part.size
+            return real(part, *args, **kwargs)
+
+        scan_table.top_rows = counting  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        scan_table.top_rows = self._real  # type: ignore[assignment]
+
+
+def measure_tables(columns: AttributeColumns, queries: int, seed: int) -> dict[str, Any]:
+    """Per table (module docstring): p50 / p90 ms, rows read (mean, p90 share), and the number of
+    queries whose bounded answer is not by category's (ids or scores)."""
+    tables = _tables(columns)
+    name = schema.attr_vector(columns.name)
+    rng = np.random.default_rng(seed)
+    times: dict[str, list[float]] = {plan: [] for plan in tables}
+    rows: dict[str, list[float]] = {plan: [] for plan in tables}
+    differ = 0
+    for row in rng.choice(len(columns.vectors), size=queries, replace=False):
+        search = Search(name, columns.vectors[row], K, (), (f"p{row}",))
+        answers = {}
+        for plan, table in tables.items():
+            with _RowsRead() as read:
+                started = time.perf_counter()
+                answers[plan] = table.search(search)
+                times[plan].append((time.perf_counter() - started) * 1e3)
+            rows[plan].append(read.rows / len(columns.vectors))
+        ids = [[i for i, _ in answers[plan]] for plan in tables]
+        scores = [np.array([s for _, s in answers[plan]]) for plan in tables]
+        differ += int(ids[0] != ids[1] or not np.allclose(scores[0], scores[1], rtol=1e-5, atol=1e-6))
+    out: dict[str, Any] = {"attribute": columns.name, "differ": differ}
+    for plan in tables:
+        out[plan] = {"p50_ms": float(np.percentile(times[plan], 50)), "p90_ms": float(np.percentile(times[plan], 90)),
+                     "rows": float(np.mean(rows[plan])), "rows_p90": float(np.percentile(rows[plan], 90))}
+    for table in tables.values():
+        table.close()
+    return out
 
 
 def main() -> None:
@@ -157,6 +246,15 @@ def main() -> None:
         r = measure(c, args.queries, args.seed)
         print(f"| {r['attribute']} | {r['nprobe1_recall']:.3f} ± {r['nprobe1_recall_se']:.3f} | {r['nprobe1_rows']:.2f} | "
               f"{r['nprobe2_recall']:.3f} ± {r['nprobe2_recall_se']:.3f} | {r['nprobe2_rows']:.2f} |", flush=True)
+    print()
+    print("The exact plans in the scan table (one thread; rows: mean share, p90):")
+    print("| attribute | by category: p50 / p90 ms | bounded: p50 / p90 ms | bounded: rows read | answers differing |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for c in columns:
+        t = measure_tables(c, args.queries, args.seed)
+        whole, bounded = t["by category"], t["bounded"]
+        print(f"| {t['attribute']} | {whole['p50_ms']:.2f} / {whole['p90_ms']:.2f} | {bounded['p50_ms']:.2f} / "
+              f"{bounded['p90_ms']:.2f} | {bounded['rows']:.2f}, {bounded['rows_p90']:.2f} | {t['differ']} |", flush=True)
 
 
 if __name__ == "__main__":
