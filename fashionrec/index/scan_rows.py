@@ -7,7 +7,7 @@ and how readers use the numbers). `top_rows` scores a partition's rows against a
 keeps the best that pass the conditions; `passing_rows` checks conditions on any rows.
 
 A partition may also keep, for some of its vectors, a bound on the inner product any of its
-rows can reach with a query (`Partition.bound`): the largest norm of the vector's head
+rows can reach with a query (`score_bounds`): the largest norm of the vector's head
 (its first `heads[name]` floats) and the per-float maximum and minimum of its tail, over the
 rows written. By Cauchy-Schwarz on the head and float by float on the tail,
 q·v <= |q_head| max|v_head| + Σ_i max(q_i hi_i, q_i lo_i) for every row v. The table scans a
@@ -18,12 +18,12 @@ next one's bound: an exact answer that reads fewer rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MISSING_CODE", "NEVER", "ColumnTest", "Partition", "Row", "passing_rows", "top_rows"]
+__all__ = ["MISSING_CODE", "NEVER", "ColumnTest", "Partition", "Row", "passing_rows", "score_bounds", "top_rows"]
 
 MISSING_CODE = -1  # the code of an absent or mistyped keyword value
 NEVER = np.iinfo(np.int64).max  # the death of a row that is alive
@@ -111,21 +111,6 @@ class Partition:
             self.head_norm[name], self.tail_hi[name], self.tail_lo[name] = norm, hi, lo
         self.bounded = end
 
-    def bound(self, query: list[tuple[str, np.ndarray]]) -> float:
-        """An upper bound on the score (the sum of the parts' inner products) of any row of
-        [0, bounded) against the query: -inf with no rows, +inf when a part's vector has no bound."""
-        if self.bounded == 0:
-            return -math.inf
-        total = 0.0
-        for name, piece in query:
-            head = self.heads.get(name)
-            if head is None:
-                return math.inf
-            hi, lo, tail = self.tail_hi[name], self.tail_lo[name], piece[head:]
-            total += float(np.linalg.norm(piece[:head])) * self.head_norm[name]
-            total += float(np.maximum(tail * hi, tail * lo).sum())
-        return total
-
 
 @dataclass(frozen=True)
 class Row:
@@ -136,6 +121,29 @@ class Row:
     numbers: dict[str, float]
 
 
+
+
+def score_bounds(parts: Sequence[Partition], query: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """(len(parts),) an upper bound on the score (the sum of the parts' inner products) of any
+    row of [0, bounded) of each partition against the query (module docstring): -inf for one
+    with no rows, +inf for all when a part's vector has no bound. The partitions are of one
+    table (the same heads). Stacked, one matrix product a bound per part: at 300k items a
+    one-attribute query weighs ~100 partitions (1.3 ms one by one)."""
+    out = np.zeros(len(parts))
+    if not parts:
+        return out
+    for name, piece in query:
+        head = parts[0].heads.get(name)
+        if head is None:
+            return np.full(len(parts), math.inf)
+        tail = piece[head:].astype(np.float64)
+        zeros = np.zeros(len(tail))
+        hi = np.stack([p.tail_hi.get(name, zeros) for p in parts])  # (parts, dim - head)
+        lo = np.stack([p.tail_lo.get(name, zeros) for p in parts])
+        norms = np.array([p.head_norm.get(name, 0.0) for p in parts])
+        out += float(np.linalg.norm(piece[:head])) * norms + hi @ np.maximum(tail, 0.0) + lo @ np.minimum(tail, 0.0)
+    out[[p.bounded == 0 for p in parts]] = -math.inf
+    return out
 
 
 def top_rows(part: Partition, seen: int, query: list[tuple[str, np.ndarray]],

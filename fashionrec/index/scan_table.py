@@ -25,7 +25,7 @@ finishes on the old arrays, which still hold every row it sees.
 
 Partitions are keyed by the values of `partition_keys` (category alone for the store's main
 table). A table keyed by category and an attribute's predicted value, whose partitions bound
-their rows' scores (scan_rows.Partition.bound), answers a one-attribute similarity query from
+their rows' scores (scan_rows.score_bounds), answers a one-attribute similarity query from
 the partitions whose bound the k-th best score found so far does not beat: the same answer as a
 scan of every row, from a fraction of them (docs/performance.md, round 11).
 """
@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, payload_value
-from fashionrec.index.scan_rows import MISSING_CODE, NEVER, ColumnTest, Partition, Row, passing_rows, top_rows
+from fashionrec.index.scan_rows import (MISSING_CODE, NEVER, ColumnTest, Partition, Row, passing_rows, score_bounds,
+                                        top_rows)
 from fashionrec.index.schema import FLOAT, INTEGER, KEYWORD
 from fashionrec.index.store import Point
 
@@ -429,8 +430,9 @@ def _bounded_scan(parts: list[Partition], query: list[tuple[str, np.ndarray]],
     best: list[tuple[float, str]] = []
     if wanted <= 0:
         return best
-    ranked = sorted(((part.bound(query), i) for i, part in enumerate(parts)), reverse=True)
-    for bound, i in ranked:
+    bounds = score_bounds(parts, query)
+    for i in np.argsort(-bounds, kind="stable").tolist():
+        bound = float(bounds[i])
         if len(best) >= wanted and best[-1][0] >= bound + _BOUND_SLACK * (1.0 + abs(bound)):
             break
         best = heapq.nlargest(wanted, best + scan(parts[i]))
