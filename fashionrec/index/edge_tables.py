@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import qdrant_edge as edge
 
 from fashionrec.artifact import ModelSpec
@@ -81,7 +82,8 @@ class ScanTables:
         tables = self._tables.get(version)
         if tables is None:
             return None
-        return tables.by_value.get(search.using, tables.main)
+        by_value = tables.by_value.get(search.using)
+        return by_value if by_value is not None and by_value.answers(search) else tables.main
 
     def __contains__(self, version: object) -> bool:
         return version in self._tables
@@ -97,11 +99,15 @@ class ScanTables:
         # `chunks` is concat_a attr_<a> (schema.point_vectors): answered from them, no copy held.
         composites = {schema.CHUNKS: parts} if set(parts) <= set(dims) else {}
         fields = schema.payload_indexes(spec)
+        # The tables by value hold the fields a one-attribute query filters on (Filters: brand,
+        # price, in_stock; category keys the partitions); one filtered on a predicted label goes
+        # to the main table. Each key more is a lookup a point a table in every write.
+        value_fields = {key: kind for key, kind in schema.BASE_PAYLOAD_INDEXES.items() if key != "category"}
         tables = _VersionTables(
             ScanTable(dims, fields, s.scan_threads or os.cpu_count() or 1, composites=composites),
             # With ω = 0 the attr_<a> vectors hold no posterior to partition by, and the head's
             # norm bound (1) prunes nothing: no tables by value.
-            {name: ScanTable({name: dims[name]}, fields, partition_keys=("category", schema.predicted_key(a)),
+            {name: ScanTable({name: dims[name]}, value_fields, partition_keys=("category", schema.predicted_key(a)),
                              heads={name: spec.attribute_dim})
              for a, name in zip(spec.attribute_names, parts)
              if s.scan_by_predicted_value and spec.similarity_posterior_weight > 0 and name in dims})
@@ -129,7 +135,9 @@ class ScanTables:
                         return  # closed or dropped meanwhile
                     records, offset = shard.scroll(edge.ScrollRequest(
                         offset=offset, limit=_FILL_PAGE, with_payload=payload, with_vector=vectors))
-                    points = [Point(str(r.id), r.vector or {}, r.payload or {}) for r in records]
+                    # Converted once here, not by each table (a page's vectors are read by all seven).
+                    points = [Point(str(r.id), {name: np.asarray(v, dtype=np.float32) for name, v in (r.vector or {}).items()},
+                                    r.payload or {}) for r in records]
                     for table in tables.all():
                         table.upsert(points)
                 if offset is None:
