@@ -274,6 +274,14 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
                     assert [h.payload for h in found] == [h.payload for h in engine]
 
         check()
+        # Another attribute's predicted label: a field the tables by value do not hold, so the
+        # main table answers; their own attribute's label picks their partitions.
+        first, other = spec.attribute_names[1], spec.attribute_names[2]
+        vector = np.ones(schema.vector_dims(spec)[schema.attr_vector(first)])
+        label = Search(schema.attr_vector(first), vector, 7, (AnyOf(schema.predicted_key(other), ("x",)),))
+        assert store._tables.for_search("v1", label) is table and table.answers(label)
+        own = Search(schema.attr_vector(first), vector, 7, (AnyOf(schema.predicted_key(first), ("x",)),))
+        assert store._tables.for_search("v1", own) is not table
         index.upsert([dataclasses.replace(e, outfit=e.outfit[::-1].copy()) for e in items[:40]])  # vectors change
         index.patch([ItemPatch(f"sku-{i}", 2e9, price=float(i % 150), in_stock=bool(i % 3), brand="dune")
                      for i in range(40, 140)])

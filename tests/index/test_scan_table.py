@@ -105,6 +105,8 @@ def test_searches_match_brute_force_through_growth_changes_and_compaction(scan_t
         table.upsert(batch)
         reference.upsert(batch)
     changed = [_point(int(i), rng) for i in rng.choice(5000, 3000, replace=False)]
+    # A point twice in one batch keeps its last row (the reference: the last write wins).
+    changed += [_point(int(i), rng, category="shoes") for i in rng.choice(5000, 200, replace=False)]
     table.upsert(changed)
     reference.upsert(changed)
     patches = [(f"p{i}", {"price": 35.0, "category": "bags"}) for i in range(0, 5000, 7)]
