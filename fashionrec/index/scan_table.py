@@ -242,7 +242,8 @@ class ScanTable:
     def _partition(self, key: PartitionKey, room: int) -> Partition:
         part = self._partitions.get(key)
         if part is None:
-            part = Partition.empty(self.dims, self._code_of, self._numeric_keys(), _MIN_CAPACITY, self.heads)
+            capacity = max(_MIN_CAPACITY, math.ceil(room * _GROWTH))
+            part = Partition.empty(self.dims, self._code_of, self._numeric_keys(), capacity, self.heads)
             self._partitions[key] = part
         elif part.size + room > part.capacity:
             part = self._publish(key, part.copy(math.ceil((part.size + room) * _GROWTH)))

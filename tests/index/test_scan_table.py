@@ -299,6 +299,16 @@ def _attribute_point(i: int, rng: np.random.Generator, values: int, **payload: o
                  fields)
 
 
+def test_one_batch_larger_than_a_new_partition_is_held_whole() -> None:
+    rng = np.random.default_rng(7)
+    table, reference = _table(), Reference()
+    batch = [_point(i, rng, category="tops") for i in range(3000)]  # a new partition starts at 1,024 rows
+    table.upsert(batch)
+    reference.upsert(batch)
+    search = Search("outfit", rng.normal(size=4).astype(np.float32), 3000)
+    _same(table.search(search), reference.search(search))
+
+
 @pytest.mark.parametrize("must", [(), (Between("price", 10.0, 30.0),), (AnyOf("category", ("tops", "bags")),)])
 def test_a_bounded_search_reads_fewer_rows_for_the_same_answer(must: tuple[Condition, ...],
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
