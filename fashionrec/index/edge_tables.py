@@ -77,13 +77,17 @@ class ScanTables:
         return self._tables[version].main
 
     def for_search(self, version: str, search: Search) -> ScanTable | None:
-        """The table that reads the fewest rows for the search: the vector's table by predicted
-        value when it has one, else the main table (None: the version has no tables)."""
+        """The table that answers the search fastest: the vector's table by predicted value when
+        it has one, it holds the search's fields, and the main table would read at least
+        IndexSettings.scan_by_value_min_floats; else the main table (None: no tables)."""
         tables = self._tables.get(version)
         if tables is None:
             return None
         by_value = tables.by_value.get(search.using)
-        return by_value if by_value is not None and by_value.answers(search) else tables.main
+        if (by_value is not None and by_value.answers(search) and tables.main.answers(search)
+                and tables.main.floats_to_scan(search) >= self._settings.scan_by_value_min_floats):
+            return by_value
+        return tables.main
 
     def __contains__(self, version: object) -> bool:
         return version in self._tables

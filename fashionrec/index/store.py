@@ -86,6 +86,10 @@ class IndexSettings:
     # the rows (docs/performance.md, round 11). Costs the attr_<a> floats and the filter fields
     # again, and an id map, per attribute.
     scan_by_predicted_value: bool = True
+    # ... when the main table would read at least this many floats: below, the bounds and the
+    # partitions' overhead cost more than the rows they save (the model's encodings of 20k items,
+    # every row 0.84M floats: 1.2-1.5 ms by category, 0.4-1.7 bounded, bench/value_partition.py).
+    scan_by_value_min_floats: int = 1_000_000
     # Threads that scan a search's category partitions side by side when it reads 6M floats or
     # more (0: one per CPU). 1M rows of 44 floats, one BLAS thread each: 16.4 ms in one thread,
     # 10.3 ms in two (2 cores); a search of one category is one partition, in one thread.

@@ -237,7 +237,9 @@ def test_the_small_vectors_are_scanned_from_memory_and_answer_as_the_engine(tmp_
     first.upsert(items[:300])
     first.close()
 
-    store = EdgeStore(tmp_path / "q")
+    # Every one-attribute search to the tables by value, however small the catalog (the default
+    # keeps small ones on the main table: the last test checks that).
+    store = EdgeStore(tmp_path / "q", IndexSettings(scan_by_value_min_floats=0))
     index = CatalogIndex(store)
     try:
         store._shard("v1")  # opening the shard starts the fill
@@ -456,5 +458,26 @@ def test_a_shard_written_with_the_whole_vector_still_opens_and_takes_new_items(
             assert [s for s, _ in got] == [s for s, _ in expected]
             np.testing.assert_allclose([x for _, x in got], [x for _, x in expected], rtol=1e-4)
         assert index.count() == 300 and spec.whole_dim == len(index.get_items(["sku-250"])[0].whole)
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize(("min_floats", "by_value"), [(IndexSettings().scan_by_value_min_floats, False),
+                                                     (200 * 37, True), (200 * 37 + 1, False)])
+def test_one_attribute_searches_go_to_the_tables_by_value_from_a_number_of_floats(
+        tmp_path: Path, min_floats: int, by_value: bool) -> None:
+    """Below scan_by_value_min_floats (rows the main table would read x the vector's floats) the
+    bounds cost more than they save: a small catalog's searches stay on the main table."""
+    artifact = synthetic_artifact("v1")
+    store = EdgeStore(tmp_path / "small", IndexSettings(scan_by_value_min_floats=min_floats))
+    index = CatalogIndex(store)
+    index.create_version(artifact)
+    index.set_live("v1")
+    index.upsert(synthetic_items(artifact, 200, seed=8))
+    try:
+        attribute = schema.attr_vector(artifact.spec.attribute_names[1])
+        search = Search(attribute, np.ones(schema.vector_dims(artifact.spec)[attribute]), 5)
+        assert len(search.vector) == 37
+        assert (store._tables.for_search("v1", search) is not store._tables.get("v1")) == by_value
     finally:
         index.close()
