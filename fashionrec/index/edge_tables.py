@@ -104,8 +104,9 @@ class ScanTables:
         composites = {schema.CHUNKS: parts} if set(parts) <= set(dims) else {}
         fields = schema.payload_indexes(spec)
         # The tables by value hold the fields a one-attribute query filters on (Filters: brand,
-        # price, in_stock; category keys the partitions); one filtered on a predicted label goes
-        # to the main table. Each key more is a lookup a point a table in every write.
+        # price, in_stock; category and their own predicted label key the partitions); one
+        # filtered on another predicted label goes to the main table. Every field held is read
+        # from each point's payload by each table on every write.
         value_fields = {key: kind for key, kind in schema.BASE_PAYLOAD_INDEXES.items() if key != "category"}
         tables = _VersionTables(
             ScanTable(dims, fields, s.scan_threads or os.cpu_count() or 1, composites=composites),
@@ -139,7 +140,7 @@ class ScanTables:
                         return  # closed or dropped meanwhile
                     records, offset = shard.scroll(edge.ScrollRequest(
                         offset=offset, limit=_FILL_PAGE, with_payload=payload, with_vector=vectors))
-                    # Converted once here, not by each table (a page's vectors are read by all seven).
+                    # Converted once here, not by each table (the main one and one per attribute).
                     points = [Point(str(r.id), {name: np.asarray(v, dtype=np.float32) for name, v in (r.vector or {}).items()},
                                     r.payload or {}) for r in records]
                     for table in tables.all():
@@ -166,8 +167,8 @@ class ScanTables:
         return True
 
     def write(self, version: str, apply: Callable[[ScanTable], None]) -> None:
-        """Applies a write (a call of ScanTable.upsert, set_fields or delete) to the version's
-        table; the caller holds the write lock and has written the shard."""
+        """Applies a write (a call of ScanTable.upsert, set_fields or delete) to each of the
+        version's tables; the caller holds the write lock and has written the shard."""
         tables = self._tables.get(version)
         if tables is None:
             return
@@ -178,7 +179,7 @@ class ScanTables:
             # E.g. a point without one of the table's vectors: the engine holds what the table
             # cannot, and the table may hold part of the write, so the version's searches go
             # back to the engine.
-            _log.exception("scan table of %s dropped: a write failed in it", version)
+            _log.exception("scan tables of %s dropped: a write failed in one", version)
             self.drop(version)
 
     def drop(self, version: str, why: str | None = None) -> None:

@@ -1,6 +1,6 @@
-"""The rows of a ScanTable: one category's arrays, and the exact scan of them.
+"""The rows of a ScanTable: one partition's arrays, and the exact scan of them.
 
-A Partition holds one category's rows in column arrays (a matrix per vector, a column per
+A Partition holds one partition's rows (a category's, or a category's and predicted value's) in column arrays (a matrix per vector, a column per
 filter field) with the write numbers each row was born and died at; rows [0, size) are
 written and are never changed after, only marked dead (fashionrec.index.scan_table says why
 and how readers use the numbers). `top_rows` scores a partition's rows against a query and
@@ -34,7 +34,7 @@ ColumnTest = tuple[str, str, object]
 
 @dataclass
 class Partition:
-    """One category's rows. Rows [0, size) are written; the arrays hold `capacity` rows."""
+    """One partition's rows. Rows [0, size) are written; the arrays hold `capacity` rows."""
 
     ids: list[str]
     vectors: dict[str, np.ndarray]  # name -> (capacity, dim) float32

@@ -9,7 +9,7 @@ and the scan is a BLAS matrix-vector product that releases the GIL (1M x 44 floa
 a category of 167k rows: 1.5 ms; docs/performance.md, round 7).
 
 The table holds no payloads beyond the filter fields: the store reads the k hits' payloads
-from the engine. A category's arrays and the scan of them are in fashionrec.index.scan_rows.
+from the engine. A partition's arrays and the scan of them are in fashionrec.index.scan_rows.
 
 Concurrency: one writer (the store's write lock), any number of readers, no lock for them,
 by multi-version rows. Rows are only ever appended, never changed: a write (one upsert,
@@ -57,7 +57,7 @@ _MAX_DEAD_SHARE = 0.25
 # (relative, plus as much absolute): both are float32 sums, each a few ulps off the true value.
 _BOUND_SLACK = 1e-5
 
-PartitionKey = tuple[str, ...]
+PartitionKey = tuple[str | None, ...]  # the partition keys' values; None: absent
 
 
 @dataclass
@@ -305,7 +305,7 @@ class ScanTable:
         return (search.using in self.dims or search.using in self.composites) and self.can_check(search.must)
 
     def floats_to_scan(self, search: Search) -> int:
-        """How many floats `search` would read: rows of the categories it allows x the query's
+        """How many floats `search` would read: rows of the partitions it allows x the query's
         non-zero parts (what the store weighs against a graph search for a composite)."""
         parts = self._query_parts(search)
         rows = sum(p.size for p in self._selected(list(self._partitions.items()), search))
@@ -432,9 +432,10 @@ class ScanTable:
         return out
 
 
-def _key_value(payload: Mapping[str, object], key: str) -> str:
+def _key_value(payload: Mapping[str, object], key: str) -> str | None:
+    """A partition key's value; None when absent or not a string, which no AnyOf matches (as in the engine)."""
     value = payload_value(payload, key)
-    return value if isinstance(value, str) else ""
+    return value if isinstance(value, str) else None
 
 
 def _bounded_scan(parts: list[Partition], query: list[tuple[str, np.ndarray]],

@@ -204,11 +204,17 @@ def test_readers_during_changes_see_every_point_once(layout: str) -> None:
     query = rng.normal(size=4).astype(np.float32)
     stop, bad = threading.Event(), []
 
+    # The rewrites move points, never change their vectors: the top 10 stays the same throughout
+    # (for the bounded layout, a search that stops early, on bounds read while blocks move).
+    top = table.search(Search("outfit", query, 10))
+
     def read() -> None:
         while not stop.is_set():
             found = table.search(Search("outfit", query, 3000, (AnyOf("category", CATEGORIES),)))
             if len(found) != 3000 or len({i for i, _ in found}) != 3000:
                 bad.append(len(found))
+            if [i for i, _ in table.search(Search("outfit", query, 10))] != [i for i, _ in top]:
+                bad.append("top 10")
 
     readers = [threading.Thread(target=read) for _ in range(2)]
     for reader in readers:
@@ -347,3 +353,40 @@ def test_a_bounded_search_reads_fewer_rows_for_the_same_answer(must: tuple[Condi
     read.clear()
     table.search(Search("outfit", rng.normal(size=4).astype(np.float32), 10))
     assert sum(read) == len(points)
+
+
+def test_a_bounded_search_that_stops_early_keeps_its_answer_while_blocks_move() -> None:
+    """Readers stop at the bounds while every point moves to another category (its row dies in
+    one block and is born in another; blocks grow and are compacted): the top 10 never changes,
+    since the vectors do not."""
+    values = 6
+    table = ScanTable({"outfit": 4, "attr_color": 4 + values}, FIELDS, partition_keys=BY_VALUE["partition_keys"],
+                      heads={"attr_color": 4})
+    table.mark_ready()
+    rng = np.random.default_rng(8)
+    points = [_attribute_point(i, rng, values) for i in range(3000)]
+    table.upsert(points)
+    queries = [Search("attr_color", points[i].vectors["attr_color"], 10, (), (f"p{i}",)) for i in (0, 1, 2, 3)]
+    tops = [table.search(q) for q in queries]
+    stop, bad = threading.Event(), []
+
+    def read() -> None:
+        while not stop.is_set():
+            for query, top in zip(queries, tops):
+                if [i for i, _ in table.search(query)] != [i for i, _ in top]:
+                    bad.append(query.exclude_ids)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        for shift in range(1, 7):
+            moved = [Point(p.id, p.vectors, {**p.payload, "category": CATEGORIES[(i + shift) % 3]})
+                     for i, p in enumerate(points)]
+            for start in range(0, len(moved), 100):
+                table.upsert(moved[start:start + 100])
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert bad == []
