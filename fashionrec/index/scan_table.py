@@ -41,10 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fashionrec.index.filters import AnyOf, Between, Condition, Equals, Search, payload_value
-from fashionrec.index.scan_rows import (MISSING_CODE, NEVER, ColumnTest, Partition, Row, passing_rows, score_bounds,
-                                        top_rows)
-from fashionrec.index.schema import FLOAT, INTEGER, KEYWORD
+from fashionrec.index.filters import Condition, Search
+from fashionrec.index.scan_columns import ColumnCodec, PartitionKey
+from fashionrec.index.scan_rows import NEVER, Partition, Row, passing_rows, score_bounds, top_rows
 from fashionrec.index.store import Point
 
 __all__ = ["ScanTable"]
@@ -57,7 +56,6 @@ _MAX_DEAD_SHARE = 0.25
 # (relative, plus as much absolute): both are float32 sums, each a few ulps off the true value.
 _BOUND_SLACK = 1e-5
 
-PartitionKey = tuple[str | None, ...]  # the partition keys' values; None: absent
 
 
 @dataclass
@@ -94,7 +92,7 @@ class ScanTable:
     heads: Mapping[str, int] = field(default_factory=dict)
     _partitions: dict[PartitionKey, Partition] = field(default_factory=dict)
     _where: dict[str, tuple[PartitionKey, int]] = field(default_factory=dict)  # point id -> (partition, row)
-    _code_of: dict[str, dict[str, int]] = field(default_factory=dict)  # keyword key -> value -> code
+    _columns: ColumnCodec = field(init=False)
     _published: int = 0  # the last write whose rows readers may see
     _ready: threading.Event = field(default_factory=threading.Event)
     # Writers hold it (the store serializes its writes already; this keeps the table safe alone).
@@ -107,14 +105,9 @@ class ScanTable:
             raise ValueError(f"composites of vectors the table does not hold: {missing}")
         if self.scan_threads > 1:
             self._pool = ThreadPoolExecutor(self.scan_threads, thread_name_prefix="scan-table")
-        unknown = {k: v for k, v in self.field_kinds.items() if v not in (KEYWORD, FLOAT, INTEGER)}
-        if unknown:
-            raise ValueError(f"unknown field kinds {unknown}")
-        if not self.partition_keys:
-            raise ValueError("a table needs at least one partition key")
+        self._columns = ColumnCodec(self.dims, self.field_kinds, self.partition_keys)
         # Checked here, not at the first write: a wrong head would fail every write after it.
         Partition.empty(self.dims, (), (), 0, self.heads)
-        self._code_of = {key: {} for key, kind in self.field_kinds.items() if kind == KEYWORD}
 
     # -- state -----------------------------------------------------------------------------
 
@@ -152,8 +145,8 @@ class ScanTable:
             ValueError: a point lacks one of the table's vectors, or one has the wrong size
                 (nothing of the batch is written).
         """
-        with self._write_lock:  # _row assigns keyword codes
-            rows = [(p.id, self._key(p.payload), self._row(p)) for p in points]
+        with self._write_lock:  # rows get keyword codes as values first appear
+            rows = [(p.id, self._columns.key(p.payload), self._columns.row(p)) for p in points]
             write = self._published + 1
             self._put(rows, write)
             self._publish_write(write)
@@ -170,11 +163,10 @@ class ScanTable:
                 vectors = {name: v[r].copy() for name, v in part.vectors.items()}
                 codes = {key: int(c[r]) for key, c in part.codes.items()}
                 numbers = {key: float(x[r]) for key, x in part.numbers.items()}
-                patched = self._fields(fields, only_present=True)
+                patched = self._columns.fields(fields, only_present=True)
                 codes.update(patched.codes)
                 numbers.update(patched.numbers)
-                key = tuple(_key_value(fields, k) if k.split(".")[0] in fields else old
-                            for k, old in zip(self.partition_keys, where[0]))
+                key = self._columns.patched_key(where[0], fields)
                 # One at a time: a point patched twice in the call reads its first patch's row.
                 self._put([(point_id, key, Row(vectors, codes, numbers))], write)
             self._publish_write(write)
@@ -243,7 +235,7 @@ class ScanTable:
         part = self._partitions.get(key)
         if part is None:
             capacity = max(_MIN_CAPACITY, math.ceil(room * _GROWTH))
-            part = Partition.empty(self.dims, self._code_of, self._numeric_keys(), capacity, self.heads)
+            part = Partition.empty(self.dims, self._columns.code_of, self._columns.numeric_keys, capacity, self.heads)
             self._partitions[key] = part
         elif part.size + room > part.capacity:
             part = self._publish(key, part.copy(math.ceil((part.size + room) * _GROWTH)))
@@ -253,50 +245,6 @@ class ScanTable:
         """Replaces a partition by a copy (one assignment: readers see the old or the new one)."""
         self._partitions[key] = part
         return part
-
-    def _numeric_keys(self) -> list[str]:
-        return [key for key, kind in self.field_kinds.items() if kind in (FLOAT, INTEGER)]
-
-    def _key(self, payload: Mapping[str, object]) -> PartitionKey:
-        return tuple(_key_value(payload, key) for key in self.partition_keys)
-
-    def _row(self, point: Point) -> Row:
-        vectors = {}
-        for name, dim in self.dims.items():
-            vector = point.vectors.get(name)
-            if vector is None:
-                raise ValueError(f"point {point.id} has no {name!r} vector")
-            v = np.asarray(vector, dtype=np.float32)
-            if v.shape != (dim,):
-                raise ValueError(f"point {point.id}: {name!r} has shape {v.shape}, expected ({dim},)")
-            vectors[name] = v
-        fields = self._fields(point.payload, only_present=False)
-        return Row(vectors, fields.codes, fields.numbers)
-
-    def _fields(self, payload: Mapping[str, object], only_present: bool) -> Row:
-        """The filter fields of a payload (only_present: only keys whose top-level key it has)."""
-        codes: dict[str, int] = {}
-        numbers: dict[str, float] = {}
-        for key, kind in self.field_kinds.items():
-            if only_present and key.split(".")[0] not in payload:
-                continue
-            value = payload_value(payload, key)
-            if kind == KEYWORD:
-                codes[key] = self._code(key, value) if isinstance(value, str) else MISSING_CODE
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                    kind == INTEGER and not isinstance(value, int)):
-                # As filters.holds decides: bools and mistyped values match no condition.
-                numbers[key] = math.nan
-            else:
-                numbers[key] = float(value)
-        return Row({}, codes, numbers)
-
-    def _code(self, key: str, value: str) -> int:
-        codes = self._code_of[key]
-        code = codes.get(value)
-        if code is None:
-            code = codes[value] = len(codes)
-        return code
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -328,22 +276,12 @@ class ScanTable:
 
     def _selected(self, taken: list[tuple[PartitionKey, Partition]], search: Search) -> list[Partition]:
         """The partitions whose key values the search's conditions allow."""
-        allowed = self._key_tests(search.must)
+        allowed = self._columns.key_tests(search.must)
         return [part for key, part in taken if all(key[i] in values for i, values in allowed)]
-
-    def _key_tests(self, conditions: Sequence[Condition]) -> list[tuple[int, set[str]]]:
-        """The conditions on partition keys, as (position in the key, the values allowed)."""
-        return [(self.partition_keys.index(c.key), set(c.values))
-                for c in conditions if isinstance(c, AnyOf) and c.key in self.partition_keys]
 
     def can_check(self, conditions: Sequence[Condition]) -> bool:
         """Whether `check` can decide these conditions (the table is full, and holds their fields)."""
-        return self.ready and all(self._held(c) for c in conditions)
-
-    def _held(self, cond: Condition) -> bool:
-        kind = KEYWORD if cond.key in self.partition_keys else self.field_kinds.get(cond.key)
-        return ((isinstance(cond, AnyOf) and kind == KEYWORD) or (isinstance(cond, Between) and kind == FLOAT)
-                or (isinstance(cond, Equals) and kind == INTEGER))
+        return self.ready and all(self._columns.holds_field(c) for c in conditions)
 
     def search(self, search: Search) -> list[tuple[str, float]]:
         """The exact top `search.limit` (point id, inner product), best first, over the live rows
@@ -362,7 +300,7 @@ class ScanTable:
             if len(taken) == len(self._partitions) and all(self._partitions.get(n) is p for n, p in taken):
                 break
         parts = self._selected(taken, search)
-        conditions = self._mask_conditions([c for c in search.must if c.key not in self.partition_keys])
+        conditions = self._columns.column_tests(search.must)
         # Each point is seen once, as of write `seen`: k + excluded rows from each partition hold the answer.
         wanted = search.limit + len(excluded)
 
@@ -394,8 +332,8 @@ class ScanTable:
         """
         if not self.can_check(conditions):
             raise ValueError(f"the scan table cannot check {conditions}")
-        key_tests = self._key_tests(conditions)
-        tests = self._mask_conditions([c for c in conditions if c.key not in self.partition_keys])
+        key_tests = self._columns.key_tests(conditions)
+        tests = self._columns.column_tests(conditions)
         # Grouped by the arrays read, not by key: a write may replace a partition's arrays
         # (growth, compaction) between two ids, and each row number belongs to the arrays it
         # was checked in.
@@ -417,26 +355,6 @@ class ScanTable:
             passing = passing_rows(part, np.array(at), tests) & in_partition
             out.update(zip(held, passing.tolist()))
         return out
-
-    def _mask_conditions(self, conditions: Sequence[Condition]) -> list[ColumnTest]:
-        """The conditions as (column kind, key, test) on the partitions' columns."""
-        out: list[ColumnTest] = []
-        for cond in conditions:
-            if isinstance(cond, AnyOf):
-                codes = self._code_of[cond.key]
-                out.append(("codes", cond.key, np.array([codes[v] for v in cond.values if v in codes], dtype=np.int32)))
-            elif isinstance(cond, Between):
-                out.append(("numbers", cond.key, (cond.gte, cond.lte)))
-            else:
-                out.append(("numbers", cond.key, float(cond.value)))
-        return out
-
-
-def _key_value(payload: Mapping[str, object], key: str) -> str | None:
-    """A partition key's value; None when absent or not a string, which no AnyOf matches (as in the engine)."""
-    value = payload_value(payload, key)
-    return value if isinstance(value, str) else None
-
 
 def _bounded_scan(parts: list[Partition], query: list[tuple[str, np.ndarray]],
                   scan: Callable[[Partition], list[tuple[float, str]]], wanted: int) -> list[tuple[float, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pytest
@@ -216,18 +216,24 @@ def test_readers_during_changes_see_every_point_once(layout: str) -> None:
             if [i for i, _ in table.search(Search("outfit", query, 10))] != [i for i, _ in top]:
                 bad.append("top 10")
 
+    _read_while_moving(table, moved, read, stop)
+    assert bad == []
+
+
+def _read_while_moving(table: ScanTable, rewrites: list[list[Point]], read: Callable[[], None],
+                       stop: threading.Event) -> None:
+    """Runs `read` in two threads until every rewrite is upserted, 100 points a write."""
     readers = [threading.Thread(target=read) for _ in range(2)]
     for reader in readers:
         reader.start()
     try:
-        for rewrite in moved:
+        for rewrite in rewrites:
             for start in range(0, len(rewrite), 100):
                 table.upsert(rewrite[start:start + 100])
     finally:
         stop.set()
         for reader in readers:
             reader.join()
-    assert bad == []
 
 
 def test_check_decides_conditions_from_the_columns_as_filters_holds_does() -> None:
@@ -376,17 +382,7 @@ def test_a_bounded_search_that_stops_early_keeps_its_answer_while_blocks_move() 
                 if [i for i, _ in table.search(query)] != [i for i, _ in top]:
                     bad.append(query.exclude_ids)
 
-    readers = [threading.Thread(target=read) for _ in range(2)]
-    for reader in readers:
-        reader.start()
-    try:
-        for shift in range(1, 7):
-            moved = [Point(p.id, p.vectors, {**p.payload, "category": CATEGORIES[(i + shift) % 3]})
-                     for i, p in enumerate(points)]
-            for start in range(0, len(moved), 100):
-                table.upsert(moved[start:start + 100])
-    finally:
-        stop.set()
-        for reader in readers:
-            reader.join()
+    moved = [[Point(p.id, p.vectors, {**p.payload, "category": CATEGORIES[(i + shift) % 3]})
+              for i, p in enumerate(points)] for shift in range(1, 7)]
+    _read_while_moving(table, moved, read, stop)
     assert bad == []
